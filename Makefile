@@ -1,0 +1,63 @@
+# Every entry point a person or CI uses. `make run` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgresql+asyncpg://127.0.0.1:5432/test
+REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run install web migrate demo test test-fast test-pg lint typecheck e2e-deps bench clean
+
+$(BIN)/lingxi: pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(BIN)/lingxi
+
+install: $(BIN)/lingxi
+
+web/node_modules/.installed: web/package.json
+	cd web && (test -f package-lock.json && npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
+	touch $@
+
+web/dist/.built: web/node_modules/.installed $(shell find web/src web/*.html web/vite.config.ts web/tsconfig*.json 2>/dev/null)
+	cd web && npm run build
+	touch $@
+
+web: web/dist/.built
+
+migrate: install
+	$(BIN)/lingxi migrate
+
+demo: migrate
+	$(BIN)/lingxi demo
+
+run: install web demo
+	$(BIN)/lingxi run
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+# Debian's Chromium for the e2e tests (Playwright drives it through executable_path).
+e2e-deps:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+test: install web e2e-deps lint typecheck
+	$(BIN)/pytest -q
+
+test-fast: install
+	$(BIN)/pytest -q -m "not e2e" -x
+
+# The suite again against PostgreSQL and Redis (started by .ci/run when not running).
+test-pg: install web e2e-deps
+	LINGXI_TEST_DATABASE_URL=$(PG_URL) LINGXI_REDIS_URL=$(REDIS_URL) $(BIN)/pytest -q
+
+bench: install
+	$(BIN)/lingxi bench chat --json
+
+clean:
+	rm -rf $(VENV) web/node_modules web/dist var

@@ -1,0 +1,104 @@
+"""The FastAPI application factory: routers, middleware, error handlers, the built web app."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from lingxi.core.errors import error_body, install_error_handlers
+from lingxi.core.events import get_dispatcher
+from lingxi.core.logging import configure_logging
+from lingxi.core.realtime import get_broker
+from lingxi.settings import get_settings
+
+log = logging.getLogger("lingxi")
+
+# Each domain with an HTTP surface exposes `router` in its views.py; mounted in this order.
+DOMAINS_WITH_ROUTES = (
+    "auth",
+    "audit",
+    "customers",
+    "identity",
+    "conversations",
+    "channels",
+    "agents",
+)
+
+WEB_APPS = {"chat": "customer", "agent": "agent", "console": "console"}
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    importlib.import_module("lingxi.handlers")  # registers event subscribers of every domain
+    dispatcher = get_dispatcher()
+    dispatcher.start()
+    dispatcher.kick()  # deliver whatever a previous process left undelivered
+    yield
+    await dispatcher.stop()
+    await get_broker().close()
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Lingxi 灵犀 API",
+        version="0.1.0",
+        description="Omnichannel customer service for banks. Errors: {\"error\": {code, message, details}}.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse(
+                error_body("payload_too_large", f"Request body over {MAX_BODY_BYTES} bytes."), status_code=413
+            )
+        return await call_next(request)
+
+    for domain in DOMAINS_WITH_ROUTES:
+        module = importlib.import_module(f"lingxi.{domain}.views")
+        app.include_router(module.router)
+
+    @app.get("/api/health", tags=["system"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    _mount_web(app, settings.web_dist)
+    return app
+
+
+def _mount_web(app: FastAPI, dist: Path) -> None:
+    """Serve the built Vue apps: /chat (customer H5), /agent (workspace), /console."""
+    if (dist / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+
+    def page(folder: str):  # type: ignore[no-untyped-def]
+        async def serve() -> Response:
+            index = dist / folder / "index.html"
+            if not index.is_file():
+                return JSONResponse(
+                    error_body("web_not_built", "The web app is not built: run `make web` (or `make run`)."),
+                    status_code=503,
+                )
+            return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+        return serve
+
+    for path, folder in WEB_APPS.items():
+        app.add_api_route(f"/{path}", page(folder), include_in_schema=False)
+        app.add_api_route(f"/{path}/", page(folder), include_in_schema=False)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/chat/")

@@ -1,0 +1,33 @@
+"""Which role may do what. Routes declare a permission; this table grants permissions to roles."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Perm(StrEnum):
+    CHAT_HANDLE = "chat.handle"  # read and answer conversations
+    CHAT_MONITOR = "chat.monitor"  # see every conversation (supervisors)
+    CUSTOMER_VIEW = "customer.view"  # masked 360 view
+    CUSTOMER_REVEAL = "customer.reveal"  # audited reveal of masked data
+    KNOWLEDGE_EDIT = "knowledge.edit"
+    TICKET_HANDLE = "ticket.handle"
+    STAFF_ADMIN = "staff.admin"  # manage staff users and skill groups
+    AUDIT_READ = "audit.read"
+    DEV_INBOX = "dev.inbox"  # the demo SMS/WeChat outbox (never in prod)
+
+
+ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
+    "agent": frozenset({Perm.CHAT_HANDLE, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_REVEAL}),
+    "supervisor": frozenset(
+        {Perm.CHAT_HANDLE, Perm.CHAT_MONITOR, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_REVEAL, Perm.TICKET_HANDLE}
+    ),
+    "back_office": frozenset({Perm.CUSTOMER_VIEW, Perm.TICKET_HANDLE}),
+    "knowledge_admin": frozenset({Perm.KNOWLEDGE_EDIT}),
+    "admin": frozenset({Perm.STAFF_ADMIN, Perm.DEV_INBOX, Perm.CHAT_MONITOR}),
+    "auditor": frozenset({Perm.AUDIT_READ}),
+}
+
+
+def role_has(role: str, perm: Perm) -> bool:
+    return perm in ROLE_PERMISSIONS.get(role, frozenset())

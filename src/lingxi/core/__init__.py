@@ -1,0 +1,1 @@
+"""Shared plumbing only: database, errors, masking, events (outbox), jobs, realtime, time."""

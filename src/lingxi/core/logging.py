@@ -1,0 +1,19 @@
+"""Logging set-up: every handler masks personal data in what it writes."""
+
+from __future__ import annotations
+
+import logging
+
+from lingxi.core.masking import MaskingFilter
+
+
+def configure_logging(level: str = "INFO") -> None:
+    root = logging.getLogger()
+    if not any(isinstance(h, logging.StreamHandler) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    for handler in root.handlers:
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(MaskingFilter())
+    root.setLevel(level)

@@ -1,0 +1,10 @@
+"""Importing this module registers every domain's event handlers with the outbox dispatcher."""
+
+from __future__ import annotations
+
+import importlib
+
+HANDLER_MODULES: tuple[str, ...] = ()
+
+for _module in HANDLER_MODULES:
+    importlib.import_module(_module)

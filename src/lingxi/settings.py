@@ -1,0 +1,72 @@
+"""All configuration of Lingxi in one place; every field can be set with an env var LINGXI_<NAME>."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LINGXI_", env_file=".env", extra="ignore")
+
+    env: str = Field("dev", description="dev | test | prod; prod refuses the demo secrets")
+    database_url: str = Field(
+        f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'lingxi.db'}",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///… (embedded) or postgresql+asyncpg://…",
+    )
+    redis_url: str | None = Field(
+        None, description="redis://… enables Redis for realtime fan-out, rate limits and the job queue"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    bank_timezone: str = "Asia/Shanghai"
+
+    # Staff sessions (JWT signed by the server).
+    secret_key: str = "lingxi-dev-secret-change-me-0123456789abcdef"
+    staff_token_minutes: int = 12 * 60
+
+    # Customer login tokens are issued by the bank's app and verified with this key.
+    app_token_secret: str = "lingxi-demo-app-secret-0123456789abcdef"
+    app_token_algorithm: str = "HS256"
+    app_token_issuer: str = "demo-bank-app"
+
+    # Step-up verification.
+    verification_window_minutes: int = 10
+    otp_ttl_seconds: int = 300
+    otp_max_attempts: int = 5
+    otp_send_limit_per_customer: int = 5  # per otp_send_window_seconds
+    otp_send_limit_per_phone: int = 5
+    otp_send_window_seconds: int = 3600
+    otp_resend_interval_seconds: int = 60
+    biometric_secret: str = "lingxi-demo-biometric-secret-0123456789"
+
+    # WeChat Official Account.
+    wechat_token: str = "test"
+    wechat_app_id: str = "wxdemoappid0000001"
+    wechat_encoding_aes_key: str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    wechat_passive_reply_seconds: float = 4.0
+    wechat_max_body_bytes: int = 64 * 1024
+
+    # Signed inbound webhooks: app token -> HMAC secret, e.g. {"sms-gw": "s3cret"}.
+    webhook_secrets: dict[str, str] = Field(
+        default_factory=lambda: {"demo-sms": "demo-sms-secret", "demo-ivr": "demo-ivr-secret"}
+    )
+    webhook_max_skew_seconds: int = 300
+
+    max_message_chars: int = 2000
+    web_dist: Path = PROJECT_ROOT / "web" / "dist"
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
