@@ -6,6 +6,7 @@ from lingxi.auth import models as auth_models
 from lingxi.channels import models as channels_models
 from lingxi.conversations import models as conversations_models
 from lingxi.core import events as core_events
+from lingxi.core import outbound as core_outbound
 from lingxi.core.db import Base
 from lingxi.customers import models as customers_models
 from lingxi.demo import models as demo_models
@@ -19,6 +20,7 @@ __all__ = [
     "channels_models",
     "conversations_models",
     "core_events",
+    "core_outbound",
     "customers_models",
     "demo_models",
     "identity_models",

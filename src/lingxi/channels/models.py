@@ -1,11 +1,9 @@
-"""Delivery de-duplication for inbound channels and the record of what demo adapters would send."""
+"""Delivery de-duplication for inbound channels."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lingxi.core.db import Base
@@ -31,17 +29,3 @@ class InboundDelivery(Base):
     message_id: Mapped[int | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
-class OutboundRecord(Base):
-    """What a demo adapter (SMS, WeChat customer-service message, app push) would have sent."""
-
-    __tablename__ = "outbound_records"
-    __table_args__ = (Index("ix_outbound_records_recipient", "recipient", "created_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    adapter: Mapped[str] = mapped_column(String(30))  # sms | wechat_cs | app_push
-    recipient: Mapped[str] = mapped_column(String(200))
-    content: Mapped[str] = mapped_column(Text)
-    meta: Mapped[dict[str, Any] | None] = mapped_column(default=None)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
