@@ -16,7 +16,7 @@ $(BIN)/lingxi: pyproject.toml
 
 install: $(BIN)/lingxi
 
-web/node_modules/.installed: web/package.json
+web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && (test -f package-lock.json && npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
 	touch $@
 
@@ -42,9 +42,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# Debian's Chromium for the e2e tests (Playwright drives it through executable_path).
+# Debian's Chromium and CJK fonts for the e2e tests (Playwright drives it through executable_path).
 e2e-deps:
-	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@(test -x /usr/bin/chromium && test -d /usr/share/fonts/opentype/noto) || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
 
 test: install web e2e-deps lint typecheck
 	$(BIN)/pytest -q

@@ -23,9 +23,9 @@ from sqlalchemy import text
 os.environ.setdefault("LINGXI_ENV", "test")
 os.environ.setdefault("LINGXI_LOG_LEVEL", "WARNING")
 
-from lingxi.core.db import Database, set_database  # noqa: E402
-from lingxi.models import Base  # noqa: E402
-from lingxi.settings import Settings, get_settings  # noqa: E402
+from lingxi.core.db import Database, set_database
+from lingxi.models import Base
+from lingxi.settings import Settings, get_settings
 
 PG_URL = os.environ.get("LINGXI_TEST_DATABASE_URL")
 
@@ -73,7 +73,8 @@ async def db(schema_template: str | None, tmp_root: Path) -> AsyncIterator[Datab
         database = Database(Settings(database_url=f"sqlite+aiosqlite:///{path}"))
     set_database(database)
     yield database
-    set_database(None)
+    # Stays the current database until the next test sets its own: background tasks of the
+    # session-wide server (outbox sweeps) must not fall back to the default var/lingxi.db.
     await database.dispose()
 
 
@@ -95,7 +96,14 @@ async def server_url() -> AsyncIterator[str]:
     from lingxi.app import create_app
 
     port = _free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
+    config = uvicorn.Config(
+        create_app(),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

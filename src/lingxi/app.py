@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lingxi.channels.ingest import get_ingest
 from lingxi.core.errors import error_body, install_error_handlers
 from lingxi.core.events import get_dispatcher
 from lingxi.core.logging import configure_logging
@@ -42,6 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     dispatcher.start()
     dispatcher.kick()  # deliver whatever a previous process left undelivered
     yield
+    await get_ingest().stop()
     await dispatcher.stop()
     await get_broker().close()
 
@@ -52,19 +55,12 @@ def create_app() -> FastAPI:
     app = FastAPI(
         title="Lingxi 灵犀 API",
         version="0.1.0",
-        description="Omnichannel customer service for banks. Errors: {\"error\": {code, message, details}}.",
+        description='Omnichannel customer service for banks. Errors: {"error": {code, message, details}}.',
         lifespan=lifespan,
     )
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse(
-                error_body("payload_too_large", f"Request body over {MAX_BODY_BYTES} bytes."), status_code=413
-            )
-        return await call_next(request)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
 
     for domain in DOMAINS_WITH_ROUTES:
         module = importlib.import_module(f"lingxi.{domain}.views")
@@ -76,6 +72,23 @@ def create_app() -> FastAPI:
 
     _mount_web(app, settings.web_dist)
     return app
+
+
+class BodySizeLimit:
+    """Refuses HTTP requests that announce a body over `max_bytes` (pure ASGI: sockets pass untouched)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                    body = error_body("payload_too_large", f"Request body over {self.max_bytes} bytes.")
+                    await JSONResponse(body, status_code=413)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 def _mount_web(app: FastAPI, dist: Path) -> None:

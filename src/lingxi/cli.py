@@ -64,8 +64,15 @@ def run(host: str | None, port: int | None, workers: int) -> None:
         f"  developer inbox      {base}/console/#/dev-inbox  (demo SMS codes, WeChat replies)\n"
         f"  API docs             {base}/docs\n"
     )
-    uvicorn.run("lingxi.app:create_app", factory=True, host=host, port=port, workers=workers,
-                ws="websockets-sansio", log_level="info")
+    uvicorn.run(
+        "lingxi.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ws="websockets-sansio",
+        log_level="info",
+    )
 
 
 @main.command(help="Run background job workers (taskiq on Redis; needs LINGXI_REDIS_URL).")
@@ -74,8 +81,8 @@ def worker(workers: int) -> None:
     settings = get_settings()
     if not settings.redis_url:
         raise click.ClickException("Set LINGXI_REDIS_URL: in the embedded mode jobs run inside `lingxi run`.")
-    from taskiq.cli.worker.run import run_worker
     from taskiq.cli.worker.args import WorkerArgs
+    from taskiq.cli.worker.run import run_worker
 
     sys.exit(run_worker(WorkerArgs(broker="lingxi.worker:broker", modules=[], workers=workers)) or 0)
 
@@ -83,6 +90,51 @@ def worker(workers: int) -> None:
 @main.group(help="Benchmarks; they print figures as JSON.")
 def bench() -> None:
     pass
+
+
+@bench.command("chat", help="Message pipeline: customers → real API → stored → agent sockets.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (default: also JSON).")
+@click.option("--customers", default=200, show_default=True)
+@click.option("--agents", default=20, show_default=True)
+@click.option("--rate", default=2000.0, show_default=True, help="Offered messages per second in total.")
+@click.option("--duration", default=10.0, show_default=True, help="Measured seconds (after 2 s warm-up).")
+@click.option("--database-url", default=None, help="Benchmark on this database (its tables are recreated!).")
+@click.option("--redis-url", default=None, help="Realtime fan-out through Redis.")
+def bench_chat(
+    as_json: bool,
+    customers: int,
+    agents: int,
+    rate: float,
+    duration: float,
+    database_url: str | None,
+    redis_url: str | None,
+) -> None:
+    module = _load_bench("chat_pipeline")
+    result = module.main(
+        module.Options(
+            customers=customers,
+            agents=agents,
+            rate=rate,
+            duration=duration,
+            database_url=database_url,
+            redis_url=redis_url,
+        )
+    )
+    click.echo(json.dumps(result, ensure_ascii=False, indent=None if as_json else 2))
+
+
+def _load_bench(name: str):  # type: ignore[no-untyped-def]
+    """Benchmarks live in bench/ at the project root, outside the package."""
+    import importlib.util
+
+    path = PROJECT_ROOT / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"lingxi_bench_{name}", path)
+    if spec is None or spec.loader is None:
+        raise click.ClickException(f"benchmark {path} not found")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @main.group(help="Developer helpers for the demo.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +61,19 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     web_dist: Path = PROJECT_ROOT / "web" / "dist"
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _no_demo_secrets_in_prod(self) -> Settings:
+        if self.env == "prod":
+            defaults = type(self).model_fields
+            weak = [
+                name
+                for name in ("secret_key", "app_token_secret", "biometric_secret", "wechat_encoding_aes_key")
+                if getattr(self, name) == defaults[name].default
+            ]
+            if weak:
+                raise ValueError(f"LINGXI_ENV=prod needs real secrets; demo value in: {', '.join(weak)}")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -50,9 +50,13 @@ def decode_chat_token(token: str) -> ChatSession:
     try:
         claims = jwt.decode(token, get_settings().secret_key, algorithms=["HS256"], audience=AUDIENCE)
     except jwt.ExpiredSignatureError:
-        raise Unauthenticated("The chat session has expired; reopen the chat.", code="chat_token_expired") from None
+        raise Unauthenticated(
+            "The chat session has expired; reopen the chat.", code="chat_token_expired"
+        ) from None
     except jwt.PyJWTError:
-        raise Unauthenticated("Invalid chat session token; reopen the chat.", code="chat_token_invalid") from None
+        raise Unauthenticated(
+            "Invalid chat session token; reopen the chat.", code="chat_token_invalid"
+        ) from None
     return ChatSession(
         conversation_id=int(claims["cid"]),
         conversation_public_id=str(claims["sub"]),

@@ -60,6 +60,7 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     sender_type: Mapped[str] = mapped_column(String(10))
     sender_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    sender_name: Mapped[str | None] = mapped_column(String(100), default=None)  # as shown, already masked
     content_type: Mapped[str] = mapped_column(String(20), default="text")  # text | event | card
     content: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any] | None] = mapped_column(default=None)

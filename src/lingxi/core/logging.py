@@ -13,7 +13,7 @@ def configure_logging(level: str = "INFO") -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
-    for handler in root.handlers:
-        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
-            handler.addFilter(MaskingFilter())
+    for existing in root.handlers:
+        if not any(isinstance(f, MaskingFilter) for f in existing.filters):
+            existing.addFilter(MaskingFilter())
     root.setLevel(level)

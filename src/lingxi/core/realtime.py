@@ -151,3 +151,13 @@ def get_broker() -> Broker:
 def set_broker(broker: Broker | None) -> None:
     global _broker
     _broker = broker
+
+
+def publish_after_commit(session: Any, channel: str, data: dict[str, Any]) -> None:
+    """Notify subscribers of `channel` once the caller's transaction has committed."""
+    from lingxi.core.db import after_commit
+
+    async def _publish() -> None:
+        await get_broker().publish(channel, data)
+
+    after_commit(session, _publish)

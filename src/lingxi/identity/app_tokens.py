@@ -28,9 +28,13 @@ def verify_app_token(token: str) -> str:
             options={"require": ["sub", "exp", "iss"]},
         )
     except jwt.ExpiredSignatureError:
-        raise Unauthenticated("The app login has expired; log in to the app again.", code="app_token_expired") from None
+        raise Unauthenticated(
+            "The app login has expired; log in to the app again.", code="app_token_expired"
+        ) from None
     except jwt.PyJWTError as exc:
-        raise Unauthenticated(f"The app login token is not valid ({exc}).", code="app_token_invalid") from None
+        raise Unauthenticated(
+            f"The app login token is not valid ({exc}).", code="app_token_invalid"
+        ) from None
     return str(claims["sub"])
 
 
@@ -38,5 +42,10 @@ def issue_demo_app_token(customer_no: str, *, minutes: int = 60) -> str:
     """What the demo bank's app would issue (used by the demo page, tests and `lingxi dev app-token`)."""
     settings = get_settings()
     now = utcnow()
-    claims = {"sub": customer_no, "iss": settings.app_token_issuer, "iat": now, "exp": now + timedelta(minutes=minutes)}
+    claims = {
+        "sub": customer_no,
+        "iss": settings.app_token_issuer,
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes),
+    }
     return jwt.encode(claims, settings.app_token_secret, algorithm=settings.app_token_algorithm)

@@ -27,10 +27,13 @@ class Verification(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), default=None)
     verified_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+    # What proved it, unique so that one proof counts once: "otp:<challenge public_id>" or
+    # "biometric:<assertion jti>" (a replayed app assertion hits the unique constraint).
+    reference: Mapped[str | None] = mapped_column(String(100), unique=True, default=None)
 
 
 class OtpChallenge(Base):
-    """A one-time code sent by SMS. The code is stored only as a salted hash."""
+    """A one-time code sent by SMS. The code is stored only as HMAC-SHA256(secret_key, public_id + code)."""
 
     __tablename__ = "otp_challenges"
     __table_args__ = (

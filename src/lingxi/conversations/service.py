@@ -1,0 +1,557 @@
+"""Conversation lifecycle (bot → queued → assigned → closed), messages and the customer timeline.
+
+Every stored message is announced on realtime channels after commit:
+  conv:<public_id>     the customer's sockets of that conversation
+  agent:<staff_id>     the assigned agent's sockets
+  staff:queue          every agent: conversations entering or leaving the queue
+  staff:monitor        supervisors: every message and status change
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lingxi.audit.service import do_record
+from lingxi.conversations.models import Conversation, Message
+from lingxi.conversations.schemas import AgentBrief, ConversationSummary, CustomerBrief, MessageRead
+from lingxi.core.actor import Actor
+from lingxi.core.errors import Conflict, NotFound, ValidationFailed
+from lingxi.core.events import emit
+from lingxi.core.realtime import publish_after_commit
+from lingxi.core.timeutil import utcnow
+from lingxi.settings import get_settings
+
+OPEN_STATUSES = ("bot", "queued", "assigned")
+LEVEL_ORDER = {"L0": 0, "L1": 1, "L2": 2}
+BOT_NAME = "灵犀助手"
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+async def get_conversation(*, session: AsyncSession, conversation_id: int) -> Conversation | None:
+    return await session.get(Conversation, conversation_id)
+
+
+async def access_conversation_by_public_id(*, session: AsyncSession, public_id: str) -> Conversation:
+    conversation = await session.scalar(select(Conversation).where(Conversation.public_id == public_id))
+    if conversation is None:
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    return conversation
+
+
+async def list_messages(
+    *, session: AsyncSession, conversation_id: int, after_id: int = 0, limit: int = 200
+) -> Sequence[Message]:
+    stmt = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.id > after_id)
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
+
+
+async def get_last_messages(*, session: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, Message]:
+    if not conversation_ids:
+        return {}
+    newest = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id.in_(conversation_ids))
+        .group_by(Message.conversation_id)
+    )
+    rows = await session.scalars(select(Message).where(Message.id.in_(newest)))
+    return {m.conversation_id: m for m in rows}
+
+
+async def list_conversations(
+    *,
+    session: AsyncSession,
+    statuses: Sequence[str] | None = None,
+    agent_id: int | None = None,
+    customer_id: int | None = None,
+    limit: int = 100,
+) -> Sequence[Conversation]:
+    stmt = select(Conversation).order_by(Conversation.last_message_at.desc()).limit(limit)
+    if statuses:
+        stmt = stmt.where(Conversation.status.in_(statuses))
+    if agent_id is not None:
+        stmt = stmt.where(Conversation.assigned_agent_id == agent_id)
+    if customer_id is not None:
+        stmt = stmt.where(Conversation.customer_id == customer_id)
+    return (await session.scalars(stmt)).all()
+
+
+async def count_open_assigned(*, session: AsyncSession, agent_id: int) -> int:
+    stmt = select(func.count()).where(
+        Conversation.assigned_agent_id == agent_id, Conversation.status == "assigned"
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def list_customer_timeline(
+    *, session: AsyncSession, customer_id: int, before: datetime | None = None, limit: int = 20
+) -> list[tuple[Conversation, list[Message]]]:
+    """The customer's conversations on every channel, newest first, each with its messages."""
+    stmt = (
+        select(Conversation)
+        .where(Conversation.customer_id == customer_id)
+        .order_by(Conversation.started_at.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        stmt = stmt.where(Conversation.started_at < before)
+    conversations = list((await session.scalars(stmt)).all())
+    if not conversations:
+        return []
+    rows = await session.scalars(
+        select(Message).where(Message.conversation_id.in_([c.id for c in conversations])).order_by(Message.id)
+    )
+    by_conversation: dict[int, list[Message]] = {c.id: [] for c in conversations}
+    for message in rows:
+        by_conversation[message.conversation_id].append(message)
+    return [(c, by_conversation[c.id]) for c in conversations]
+
+
+# --- opening -------------------------------------------------------------------------------------
+
+
+async def get_or_open_conversation(
+    *,
+    session: AsyncSession,
+    channel: str,
+    customer_id: int | None = None,
+    visitor_id: str | None = None,
+    channel_user_id: str | None = None,
+    language: str = "zh-CN",
+    verification_level: str = "L0",
+) -> tuple[Conversation, bool]:
+    """The open conversation of this customer (or visitor / channel user) on this channel, or a new one."""
+    if customer_id is None and visitor_id is None and channel_user_id is None:
+        raise ValidationFailed("A conversation needs a customer, a visitor or a channel user.")
+    stmt = select(Conversation).where(Conversation.channel == channel, Conversation.status.in_(OPEN_STATUSES))
+    if customer_id is not None:
+        stmt = stmt.where(Conversation.customer_id == customer_id)
+    elif channel_user_id is not None:
+        stmt = stmt.where(Conversation.channel_user_id == channel_user_id)
+    else:
+        stmt = stmt.where(Conversation.visitor_id == visitor_id, Conversation.customer_id.is_(None))
+    existing = await session.scalar(stmt.order_by(Conversation.id.desc()).limit(1))
+    if existing is not None:
+        if LEVEL_ORDER[verification_level] > LEVEL_ORDER[existing.verification_level]:
+            existing.verification_level = verification_level
+        return existing, False
+    conversation = Conversation(
+        public_id=str(uuid.uuid4()),
+        channel=channel,
+        customer_id=customer_id,
+        visitor_id=visitor_id,
+        channel_user_id=channel_user_id,
+        language=language,
+        verification_level=verification_level,
+        context={},
+    )
+    session.add(conversation)
+    await session.flush()
+    emit(
+        session,
+        "conversation.opened",
+        {"conversation_id": conversation.id, "channel": channel, "customer_id": customer_id},
+    )
+    return conversation, True
+
+
+async def do_attach_customer(
+    *, session: AsyncSession, conversation: Conversation, customer_id: int, level: str, actor: Actor
+) -> None:
+    """An anonymous conversation becomes a known customer's (after log-in or WeChat binding)."""
+    if conversation.customer_id not in (None, customer_id):
+        raise Conflict("This conversation already belongs to another customer.")
+    before = {"customer_id": conversation.customer_id, "verification_level": conversation.verification_level}
+    conversation.customer_id = customer_id
+    await session.execute(
+        update(Message).where(Message.conversation_id == conversation.id).values(customer_id=customer_id)
+    )
+    await do_set_verification_level(session=session, conversation=conversation, level=level)
+    do_record(
+        session=session,
+        actor=actor,
+        action="conversation.identify",
+        subject_type="conversation",
+        subject_id=conversation.id,
+        before=before,
+        after={"customer_id": customer_id, "verification_level": conversation.verification_level},
+    )
+
+
+async def do_set_verification_level(*, session: AsyncSession, conversation: Conversation, level: str) -> None:
+    """Raise (never lower) the level the conversation has reached, and tell whoever is watching."""
+    if LEVEL_ORDER[level] <= LEVEL_ORDER[conversation.verification_level]:
+        return
+    conversation.verification_level = level
+    await session.flush()
+    _publish_status(session, conversation)
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class MessageDraft:
+    """A message to store; `client_msg_id` makes a repeat of the same message a no-op."""
+
+    conversation: Conversation
+    sender_type: str
+    content: str
+    sender_id: str | None = None
+    sender_name: str | None = None
+    client_msg_id: str | None = None
+    content_type: str = "text"
+    payload: dict[str, Any] | None = None
+
+
+def _insert_messages_stmt(session: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING, executed with a list of rows (insertmanyvalues:
+    one statement per batch, compiled once and cached)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert(Message.__table__)
+        .on_conflict_do_nothing(index_elements=["conversation_id", "client_msg_id"])
+        .returning(Message.id, Message.conversation_id, Message.client_msg_id)
+    )
+
+
+def check_message(draft: MessageDraft) -> None:
+    max_chars = get_settings().max_message_chars
+    if len(draft.content) > max_chars:
+        raise ValidationFailed(
+            f"Message too long: {len(draft.content)} characters, at most {max_chars}.",
+            code="message_too_long",
+        )
+    if draft.content_type == "text" and not draft.content.strip():
+        raise ValidationFailed("Message is empty.", code="message_empty")
+    if draft.conversation.status == "closed" and draft.sender_type in ("agent", "bot"):
+        raise Conflict("The conversation is closed.", code="conversation_closed")
+
+
+async def do_add_messages(
+    *, session: AsyncSession, drafts: Sequence[MessageDraft]
+) -> list[tuple[Message, bool]]:
+    """Store messages with one multi-row INSERT; returns (message, created) per draft, in order.
+
+    `INSERT … ON CONFLICT (conversation_id, client_msg_id) DO NOTHING RETURNING` means a repeated
+    client_msg_id (a retry, a duplicate delivery) stores nothing and gets the stored message back,
+    also when the repeats race each other; no savepoint is needed.
+    """
+    for draft in drafts:
+        check_message(draft)
+    now = utcnow()
+    # Repeats inside the batch itself are answered from the first occurrence.
+    first_of: dict[tuple[int, str], int] = {}
+    rows: list[dict[str, Any]] = []
+    row_of_draft: list[int] = []
+    for draft in drafts:
+        key = (draft.conversation.id, draft.client_msg_id) if draft.client_msg_id is not None else None
+        if key is not None and key in first_of:
+            row_of_draft.append(first_of[key])
+            continue
+        if key is not None:
+            first_of[key] = len(rows)
+        row_of_draft.append(len(rows))
+        conversation = draft.conversation
+        rows.append(
+            {
+                "conversation_id": conversation.id,
+                "customer_id": conversation.customer_id,
+                "channel": conversation.channel,
+                "direction": "in" if draft.sender_type == "customer" else "out",
+                "sender_type": draft.sender_type,
+                "sender_id": draft.sender_id,
+                "sender_name": draft.sender_name,
+                "content_type": draft.content_type,
+                "content": draft.content,
+                "payload": draft.payload,
+                "client_msg_id": draft.client_msg_id,
+                "created_at": now,
+            }
+        )
+    returned = (await session.execute(_insert_messages_stmt(session), rows)).all()
+    new_ids = {(r.conversation_id, r.client_msg_id): r.id for r in returned if r.client_msg_id is not None}
+    # Rows without a client id come back in VALUES order (ids are assigned in that order).
+    anonymous_ids = iter(sorted(r.id for r in returned if r.client_msg_id is None))
+    stored: list[tuple[Message, bool]] = []
+    for row in rows:
+        key = (row["conversation_id"], row["client_msg_id"])
+        new_id = next(anonymous_ids) if row["client_msg_id"] is None else new_ids.get(key)
+        if new_id is not None:
+            stored.append((Message(id=new_id, **row), True))
+            continue
+        existing = await session.scalar(
+            select(Message).where(Message.conversation_id == key[0], Message.client_msg_id == key[1])
+        )
+        assert existing is not None  # the conflict that skipped our row is this committed message
+        stored.append((existing, False))
+    results: list[tuple[Message, bool]] = []
+    announced: set[int] = set()
+    for draft, row_index in zip(drafts, row_of_draft, strict=True):
+        message, created = stored[row_index]
+        is_new = created and row_index not in announced
+        announced.add(row_index)
+        results.append((message, is_new))
+        if is_new:
+            conversation = draft.conversation
+            conversation.last_message_at = now
+            if conversation.status == "closed" and draft.sender_type == "customer":
+                # A customer writing into a closed conversation reopens the bot stage on the same thread.
+                conversation.status, conversation.closed_at = "bot", None
+            _publish_message(session, conversation, message)
+    await session.flush()
+    return results
+
+
+async def do_add_message(
+    *,
+    session: AsyncSession,
+    conversation: Conversation,
+    sender_type: str,
+    content: str,
+    sender_id: str | None = None,
+    sender_name: str | None = None,
+    client_msg_id: str | None = None,
+    content_type: str = "text",
+    payload: dict[str, Any] | None = None,
+) -> tuple[Message, bool]:
+    """Store one message; a repeated `client_msg_id` in the same conversation returns the stored one."""
+    draft = MessageDraft(
+        conversation=conversation,
+        sender_type=sender_type,
+        content=content,
+        sender_id=sender_id,
+        sender_name=sender_name,
+        client_msg_id=client_msg_id,
+        content_type=content_type,
+        payload=payload,
+    )
+    [result] = await do_add_messages(session=session, drafts=[draft])
+    return result
+
+
+def message_event(conversation: Conversation, message: Message) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "conversation_id": conversation.public_id,
+        "message": message_dict(conversation, message),
+    }
+
+
+def message_dict(conversation: Conversation, message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "conversation_id": conversation.public_id,
+        "channel": message.channel,
+        "direction": message.direction,
+        "sender_type": message.sender_type,
+        "sender_name": message.sender_name,
+        "content_type": message.content_type,
+        "content": message.content,
+        "payload": message.payload,
+        "client_msg_id": message.client_msg_id,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def _publish_message(session: AsyncSession, conversation: Conversation, message: Message) -> None:
+    event = message_event(conversation, message)
+    publish_after_commit(session, f"conv:{conversation.public_id}", event)
+    if conversation.assigned_agent_id is not None:
+        publish_after_commit(session, f"agent:{conversation.assigned_agent_id}", event)
+    elif conversation.status == "queued":  # agents read the waiting chats before accepting one
+        publish_after_commit(session, "staff:queue", event)
+    publish_after_commit(session, "staff:monitor", event)
+
+
+def status_event(conversation: Conversation) -> dict[str, Any]:
+    """What the customer's page shows about the conversation (also sent when a socket connects)."""
+    return {
+        "type": "status",
+        "conversation_id": conversation.public_id,
+        "status": conversation.status,
+        "verification_level": conversation.verification_level,
+        "agent_name": conversation.context.get("agent_name") if conversation.status == "assigned" else None,
+    }
+
+
+def _publish_status(session: AsyncSession, conversation: Conversation) -> None:
+    status = status_event(conversation)
+    publish_after_commit(session, f"conv:{conversation.public_id}", status)
+    change = {
+        "type": "conversation",
+        "conversation_id": conversation.public_id,
+        "status": conversation.status,
+    }
+    publish_after_commit(session, "staff:queue", change)
+    publish_after_commit(session, "staff:monitor", change)
+    if conversation.assigned_agent_id is not None:
+        publish_after_commit(session, f"agent:{conversation.assigned_agent_id}", change)
+
+
+# --- lifecycle -----------------------------------------------------------------------------------
+
+
+async def do_queue(*, session: AsyncSession, conversation: Conversation, reason: str, actor: Actor) -> None:
+    """Hand the conversation from the bot to the human queue."""
+    if conversation.status != "bot":
+        return
+    conversation.status = "queued"
+    conversation.queued_at = utcnow()
+    conversation.context = {**conversation.context, "handoff_reason": reason}
+    await session.flush()
+    emit(session, "conversation.queued", {"conversation_id": conversation.id, "reason": reason})
+    do_record(
+        session=session,
+        actor=actor,
+        action="conversation.queue",
+        subject_type="conversation",
+        subject_id=conversation.id,
+        after={"reason": reason},
+    )
+    _publish_status(session, conversation)
+
+
+async def do_assign(
+    *,
+    session: AsyncSession,
+    conversation: Conversation,
+    agent_id: int,
+    agent_name: str,
+    capacity: int,
+    actor: Actor,
+) -> None:
+    """Give an open, unassigned conversation to an agent; refused if someone else got it first."""
+    if conversation.status == "assigned" and conversation.assigned_agent_id == agent_id:
+        return
+    if await count_open_assigned(session=session, agent_id=agent_id) >= capacity:
+        raise Conflict(f"You already have {capacity} chats open; close one first.", code="agent_at_capacity")
+    now = utcnow()
+    # Compare-and-set: only one agent can move it out of bot/queued.
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id, Conversation.status.in_(("bot", "queued")))
+        .values(status="assigned", assigned_agent_id=agent_id, assigned_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("This conversation has already been taken or closed.", code="conversation_taken")
+    await session.refresh(conversation)
+    conversation.context = {**conversation.context, "agent_name": agent_name}
+    emit(session, "conversation.assigned", {"conversation_id": conversation.id, "agent_id": agent_id})
+    do_record(
+        session=session,
+        actor=actor,
+        action="conversation.assign",
+        subject_type="conversation",
+        subject_id=conversation.id,
+        after={"agent_id": agent_id},
+    )
+    await do_add_message(
+        session=session,
+        conversation=conversation,
+        sender_type="system",
+        sender_name="系统",
+        content=f"客服 {agent_name} 已接入，为您服务。",
+        payload={"event": "agent_joined", "agent_name": agent_name},
+    )
+    _publish_status(session, conversation)
+
+
+async def do_close(*, session: AsyncSession, conversation: Conversation, outcome: str, actor: Actor) -> None:
+    if conversation.status == "closed":
+        return
+    before = {"status": conversation.status}
+    await do_add_message(
+        session=session,
+        conversation=conversation,
+        sender_type="system",
+        sender_name="系统",
+        content="本次会话已结束，感谢您的咨询。",
+        payload={"event": "closed"},
+    )
+    conversation.status = "closed"
+    conversation.closed_at = utcnow()
+    conversation.outcome = outcome
+    await session.flush()
+    emit(session, "conversation.closed", {"conversation_id": conversation.id, "outcome": outcome})
+    do_record(
+        session=session,
+        actor=actor,
+        action="conversation.close",
+        subject_type="conversation",
+        subject_id=conversation.id,
+        before=before,
+        after={"status": "closed", "outcome": outcome},
+    )
+    _publish_status(session, conversation)
+
+
+# --- presenting ----------------------------------------------------------------------------------
+
+
+async def build_summaries(
+    *, session: AsyncSession, items: Sequence[Conversation]
+) -> list[ConversationSummary]:
+    """API summaries with masked customer names, agent names and each conversation's last message."""
+    from lingxi.auth import service as auth
+    from lingxi.customers import service as customers
+
+    last = await get_last_messages(session=session, conversation_ids=[c.id for c in items])
+    customer_briefs: dict[int, CustomerBrief] = {}
+    agent_briefs: dict[int, AgentBrief] = {}
+    summaries = []
+    for c in items:
+        if c.customer_id is not None and c.customer_id not in customer_briefs:
+            customer = await customers.get_customer(session=session, customer_id=c.customer_id)
+            if customer is not None:
+                customer_briefs[c.customer_id] = CustomerBrief(
+                    id=customer.id,
+                    customer_no=customer.customer_no,
+                    display_name=customers.display_name(customer),
+                    tier=customer.tier,
+                    is_vip=customer.is_vip,
+                )
+        if c.assigned_agent_id is not None and c.assigned_agent_id not in agent_briefs:
+            agent = await auth.access_staff(session=session, staff_id=c.assigned_agent_id)
+            agent_briefs[c.assigned_agent_id] = AgentBrief(id=agent.id, display_name=agent.display_name)
+        last_message = last.get(c.id)
+        summaries.append(
+            ConversationSummary(
+                id=c.public_id,
+                channel=c.channel,
+                status=c.status,
+                verification_level=c.verification_level,
+                language=c.language,
+                customer=customer_briefs.get(c.customer_id) if c.customer_id is not None else None,
+                assigned_agent=agent_briefs.get(c.assigned_agent_id)
+                if c.assigned_agent_id is not None
+                else None,
+                last_message=MessageRead(**message_dict(c, last_message)) if last_message else None,
+                handoff_reason=c.context.get("handoff_reason"),
+                started_at=c.started_at,
+                last_message_at=c.last_message_at,
+                closed_at=c.closed_at,
+            )
+        )
+    return summaries
+
+
+def message_reads(conversation: Conversation, messages: Sequence[Message]) -> list[MessageRead]:
+    return [MessageRead(**message_dict(conversation, m)) for m in messages]

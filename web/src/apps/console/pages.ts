@@ -1,0 +1,25 @@
+// Console pages; the menu shows those the signed-in user's permissions allow (meta.perm).
+import type { RouteRecordRaw } from 'vue-router'
+import { Perm } from '@/shared/permissions'
+
+export const pages: RouteRecordRaw[] = [
+  { path: '', name: 'overview', component: () => import('./OverviewView.vue'), meta: { label: 'console.menu.overview' } },
+  {
+    path: 'staff',
+    name: 'staff',
+    component: () => import('./StaffView.vue'),
+    meta: { label: 'console.menu.staff', perm: Perm.STAFF_ADMIN },
+  },
+  {
+    path: 'audit',
+    name: 'audit',
+    component: () => import('./AuditView.vue'),
+    meta: { label: 'console.menu.audit', perm: Perm.AUDIT_READ },
+  },
+  {
+    path: 'inbox',
+    name: 'inbox',
+    component: () => import('./InboxView.vue'),
+    meta: { label: 'console.menu.inbox', perm: Perm.DEV_INBOX },
+  },
+]

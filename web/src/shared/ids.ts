@@ -1,0 +1,14 @@
+// Random ids for client_msg_id and visitor ids. crypto.randomUUID needs a secure context (https or
+// localhost); an on-premises http address is not one, so fall back to getRandomValues (always there).
+export function uuid(): string {
+  if (typeof crypto.randomUUID === 'function' && window.isSecureContext) return crypto.randomUUID()
+  const b = crypto.getRandomValues(new Uint8Array(16))
+  b[6] = (b[6] & 0x0f) | 0x40
+  b[8] = (b[8] & 0x3f) | 0x80
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+}
+
+export function clientMsgId(): string {
+  return `c-${uuid()}`
+}

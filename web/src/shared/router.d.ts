@@ -1,0 +1,12 @@
+import 'vue-router'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable without signing in (the login page). */
+    public?: boolean
+    /** Permission needed to open the route (staff apps). */
+    perm?: string
+    /** i18n key of the menu label (console). */
+    label?: string
+  }
+}
