@@ -45,6 +45,7 @@ def do_record(
 async def list_audit(
     *,
     session: AsyncSession,
+    actor_type: str | None = None,
     actor_id: str | None = None,
     action: str | None = None,
     subject_type: str | None = None,
@@ -56,6 +57,8 @@ async def list_audit(
 ) -> Sequence[AuditLog]:
     """Newest first; page with `before_id` (the smallest id of the previous page)."""
     stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit)
+    if actor_type:
+        stmt = stmt.where(AuditLog.actor_type == actor_type)
     if actor_id:
         stmt = stmt.where(AuditLog.actor_id == actor_id)
     if action:

@@ -24,7 +24,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     ),
     "back_office": frozenset({Perm.CUSTOMER_VIEW, Perm.TICKET_HANDLE}),
     "knowledge_admin": frozenset({Perm.KNOWLEDGE_EDIT}),
-    "admin": frozenset({Perm.STAFF_ADMIN, Perm.DEV_INBOX, Perm.CHAT_MONITOR}),
+    "admin": frozenset({Perm.STAFF_ADMIN, Perm.DEV_INBOX}),  # manages staff; does not read chats
     "auditor": frozenset({Perm.AUDIT_READ}),
 }
 

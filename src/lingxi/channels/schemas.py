@@ -11,7 +11,9 @@ class ChatSessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     app_token: str | None = Field(None, max_length=4096, description="Login token issued by the bank's app")
-    visitor_id: str | None = Field(None, pattern=r"^v-[A-Za-z0-9-]{8,60}$")
+    visitor_id: str | None = Field(
+        None, pattern=r"^v-[A-Za-z0-9-]{24,60}$", description="As issued by the server"
+    )
     language: Literal["zh-CN", "en"] = "zh-CN"
 
 

@@ -59,10 +59,7 @@ class Database:
         self.settings = settings
         kwargs: dict[str, Any] = {}
         if settings.is_sqlite:
-            # SQLite has one writer. Concurrent write transactions on several connections spin in
-            # SQLite's busy handler (sleeps of up to 100 ms); one shared connection makes them queue
-            # in asyncio instead, which is an order of magnitude faster under load.
-            kwargs.update(connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60)
+            kwargs.update(connect_args={"timeout": 30})
         else:
             kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(settings.database_url, **kwargs)

@@ -92,6 +92,10 @@ class Dispatcher:
                 if not db.settings.is_sqlite:
                     stmt = stmt.with_for_update(skip_locked=True)
                 events = list((await session.scalars(stmt)).all())
+                if db.settings.is_sqlite:
+                    # Embedded mode is one process (and the lock above one sweep at a time): no row
+                    # locks to keep, so free the connection while handlers open their own sessions.
+                    await session.commit()
                 for event in events:
                     await self._deliver_one(event)
                     session.add(event)
