@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgresql+asyncpg://127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run install web migrate demo test test-fast test-pg lint typecheck e2e-deps bench clean
+.PHONY: run install web migrate demo test test-fast test-pg lint typecheck e2e-deps bench clean migration
 
 $(BIN)/lingxi: pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -36,8 +36,8 @@ run: install web demo
 	$(BIN)/lingxi run
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
 
 typecheck: install
 	$(BIN)/mypy
@@ -62,3 +62,11 @@ bench: install
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist var
+
+# A new Alembic revision from the model changes: make migration m="what changed"
+migration: install
+	rm -f var/autogen.db && mkdir -p var
+	LINGXI_DATABASE_URL=sqlite+aiosqlite:///var/autogen.db $(BIN)/alembic upgrade head
+	LINGXI_DATABASE_URL=sqlite+aiosqlite:///var/autogen.db $(BIN)/alembic revision --autogenerate -m "$(m)"
+	$(BIN)/ruff format migrations
+	rm -f var/autogen.db

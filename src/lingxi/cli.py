@@ -150,5 +150,21 @@ def app_token(customer_no: str) -> None:
     click.echo(issue_demo_app_token(customer_no))
 
 
+def _mount_domain_commands() -> None:
+    """Domains with commands of their own expose a click group `commands` in <domain>/cli.py."""
+    import importlib
+
+    for domain in ("nlu",):
+        try:
+            module = importlib.import_module(f"lingxi.{domain}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"lingxi.{domain}.cli":
+                raise
+            continue
+        main.add_command(module.commands, name=domain)
+
+
+_mount_domain_commands()
+
 if __name__ == "__main__":
     main()

@@ -268,22 +268,28 @@ async def do_create_staff(
     actor: Actor,
     username: str,
     display_name: str,
-    password: str,
+    password: str | None = None,
+    password_hash: str | None = None,
     role: str,
     branch_code: str | None = None,
     department: str | None = None,
     languages: str = "zh-CN",
     max_concurrent_chats: int = 5,
 ) -> StaffUser:
+    """Create a staff user from a password, or from an argon2 hash made earlier (bulk loads hash once)."""
     if role not in ROLES:
         raise ValidationFailed(f"Unknown role '{role}'; use one of {', '.join(ROLES)}.")
-    check_password_strength(password)
+    if password_hash is None:
+        if password is None:
+            raise ValidationFailed("A new staff user needs a password.")
+        check_password_strength(password)
+        password_hash = hash_password(password)
     if await get_staff_by_username(session=session, username=username):
         raise Conflict(f"User name '{username}' is taken.", code="username_taken")
     user = StaffUser(
         username=username,
         display_name=display_name,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         role=role,
         branch_code=branch_code,
         department=department,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lingxi.agents.models import AgentSkill, SkillGroup
 from lingxi.audit.service import do_record
-from lingxi.auth.service import do_create_staff, get_staff_by_username
+from lingxi.auth.service import do_create_staff, get_staff_by_username, hash_password
 from lingxi.core.actor import Actor
 from lingxi.core.db import get_database
 from lingxi.core.errors import Conflict
@@ -169,6 +169,7 @@ async def load_staff(*, session: AsyncSession) -> dict[str, int]:
                 after={"code": code, "name_zh": name_zh},
             )
     new_staff = new_skills = 0
+    password_hash = hash_password(vocab.DEMO_PASSWORD)  # argon2 is slow on purpose: hash once
     for username, display_name, role, branch, department, languages, max_chats, skills in vocab.STAFF:
         if await get_staff_by_username(session=session, username=username):
             continue
@@ -177,7 +178,7 @@ async def load_staff(*, session: AsyncSession) -> dict[str, int]:
             actor=LOADER_ACTOR,
             username=username,
             display_name=display_name,
-            password=vocab.DEMO_PASSWORD,
+            password_hash=password_hash,
             role=role,
             branch_code=branch,
             department=department,
