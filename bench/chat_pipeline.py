@@ -50,10 +50,30 @@ class Results:
     errors: int = 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), to report CPU cost per message."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def _create_pg_database(url: str) -> None:
+    """Create the benchmark's PostgreSQL database when it does not exist yet."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    server, name = url.rsplit("/", 1)
+    engine = create_async_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        exists = await conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
 
 
 async def _prepare_database(url: str, opts: Options) -> tuple[list[str], list[str]]:
@@ -67,6 +87,8 @@ async def _prepare_database(url: str, opts: Options) -> tuple[list[str], list[st
     from lingxi.models import Base
     from lingxi.settings import Settings
 
+    if url.startswith("postgresql"):
+        await _create_pg_database(url)
     database = Database(Settings(database_url=url))
     async with database.engine.begin() as conn:
         await conn.run_sync(Base.metadata.drop_all)
@@ -167,6 +189,11 @@ def results_customers(results: Results) -> int:
     return getattr(results, "_customers", 1)
 
 
+async def _socket(url: str) -> ClientConnection:
+    # Compression off on both ends: chat frames are small and deflate costs more CPU than it saves.
+    return await connect(url, max_queue=None, compression=None)
+
+
 async def run(opts: Options) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="lingxi-bench-"))
     url = opts.database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
@@ -209,13 +236,9 @@ async def run(opts: Options) -> dict[str, Any]:
         results = Results()
         results._customers = opts.customers  # type: ignore[attr-defined]
         recording = asyncio.Event()
-        agent_sockets = [
-            await connect(f"ws://{base}/api/agent/ws?token={t}", max_queue=None, compression=None) for t in agent_tokens
-        ]
+        agent_sockets = [await _socket(f"ws://{base}/api/agent/ws?token={t}") for t in agent_tokens]
         agent_tasks = [asyncio.create_task(_agent(ws, results, recording)) for ws in agent_sockets]
-        customer_sockets = [
-            await connect(f"ws://{base}/api/chat/ws?token={t}", max_queue=None, compression=None) for t in chat_tokens
-        ]
+        customer_sockets = [await _socket(f"ws://{base}/api/chat/ws?token={t}") for t in chat_tokens]
         interval = opts.customers / opts.rate
         start = time.perf_counter()
         stop_at = start + opts.warmup + opts.duration
@@ -227,8 +250,10 @@ async def run(opts: Options) -> dict[str, Any]:
         recording.set()
         measured_from = time.perf_counter()
         acks_before = results.acks
+        cpu_before = _cpu_seconds(server.pid)
         await asyncio.sleep(opts.duration)
         measured = time.perf_counter() - measured_from
+        server_cpu = _cpu_seconds(server.pid) - cpu_before
         delivered = len(results.latencies)
         acks = results.acks - acks_before
         await asyncio.gather(*customers)
@@ -266,6 +291,8 @@ async def run(opts: Options) -> dict[str, Any]:
             "max": pct(1.0),
             "mean": round(statistics.fmean(lat) * 1000, 2) if lat else None,
         },
+        "server_cpu_ms_per_message": round(server_cpu * 1000 / delivered, 3) if delivered else None,
+        "server_cpu_share": round(server_cpu / measured, 2),
         "undelivered_after_run": lost,
         "errors": results.errors,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},

@@ -14,13 +14,13 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
 from lingxi.channels.service import Inbound, do_receive_many
 from lingxi.conversations import service as conversations
 from lingxi.conversations.models import Conversation
-from lingxi.conversations.schemas import MessageRead
 from lingxi.core.db import commit, get_database
 from lingxi.core.errors import NotFound
 
@@ -32,7 +32,7 @@ class _Pending:
     conversation_id: int
     text: str
     client_msg_id: str
-    future: asyncio.Future[MessageRead] = field(
+    future: asyncio.Future[dict[str, Any]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -44,8 +44,8 @@ class MessageIngest:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, *, conversation_id: int, text: str, client_msg_id: str) -> MessageRead:
-        """Store a customer message (idempotent on client_msg_id); returns it once committed."""
+    async def submit(self, *, conversation_id: int, text: str, client_msg_id: str) -> dict[str, Any]:
+        """Store a customer message (idempotent on client_msg_id); returns it (API shape) once committed."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="message-ingest")
         pending = _Pending(conversation_id=conversation_id, text=text, client_msg_id=client_msg_id)
@@ -94,7 +94,7 @@ class MessageIngest:
             ]
             results = await do_receive_many(session=session, items=items)
             reads = [
-                conversations.message_reads(by_id[p.conversation_id], [message])[0]
+                conversations.message_dict(by_id[p.conversation_id], message)
                 for p, (message, _) in zip(ready, results, strict=True)
             ]
             await commit(session)

@@ -179,7 +179,7 @@ async def customer_socket(
             return {
                 "type": "ack",
                 "client_msg_id": body.client_msg_id,
-                "message": read.model_dump(mode="json"),
+                "message": read,
             }
 
         def already_sent(event: dict[str, Any]) -> bool:

@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -225,7 +225,7 @@ def _insert_messages_stmt(session: AsyncSession) -> Any:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return (
-        insert(Message.__table__)
+        insert(cast(Table, Message.__table__))
         .on_conflict_do_nothing(index_elements=["conversation_id", "client_msg_id"])
         .returning(Message.id, Message.conversation_id, Message.client_msg_id)
     )
@@ -371,13 +371,12 @@ def message_dict(conversation: Conversation, message: Message) -> dict[str, Any]
 
 
 def _publish_message(session: AsyncSession, conversation: Conversation, message: Message) -> None:
-    event = message_event(conversation, message)
-    publish_after_commit(session, f"conv:{conversation.public_id}", event)
+    channels = [f"conv:{conversation.public_id}", "staff:monitor"]
     if conversation.assigned_agent_id is not None:
-        publish_after_commit(session, f"agent:{conversation.assigned_agent_id}", event)
+        channels.append(f"agent:{conversation.assigned_agent_id}")
     elif conversation.status == "queued":  # agents read the waiting chats before accepting one
-        publish_after_commit(session, "staff:queue", event)
-    publish_after_commit(session, "staff:monitor", event)
+        channels.append("staff:queue")
+    publish_after_commit(session, channels, message_event(conversation, message))
 
 
 def status_event(conversation: Conversation) -> dict[str, Any]:
@@ -392,17 +391,13 @@ def status_event(conversation: Conversation) -> dict[str, Any]:
 
 
 def _publish_status(session: AsyncSession, conversation: Conversation) -> None:
-    status = status_event(conversation)
-    publish_after_commit(session, f"conv:{conversation.public_id}", status)
-    change = {
-        "type": "conversation",
-        "conversation_id": conversation.public_id,
-        "status": conversation.status,
-    }
-    publish_after_commit(session, "staff:queue", change)
-    publish_after_commit(session, "staff:monitor", change)
+    publish_after_commit(session, f"conv:{conversation.public_id}", status_event(conversation))
+    change = {"type": "conversation", "conversation_id": conversation.public_id}
+    change["status"] = conversation.status
+    channels = ["staff:queue", "staff:monitor"]
     if conversation.assigned_agent_id is not None:
-        publish_after_commit(session, f"agent:{conversation.assigned_agent_id}", change)
+        channels.append(f"agent:{conversation.assigned_agent_id}")
+    publish_after_commit(session, channels, change)
 
 
 # --- lifecycle -----------------------------------------------------------------------------------

@@ -116,9 +116,11 @@ async def commit(session: AsyncSession) -> None:
     """Commit, then run the after-commit callbacks and wake the outbox dispatcher."""
     from lingxi.core.events import get_dispatcher
 
+    emitted = session.info.pop("events_emitted", False)
     await session.commit()
     await run_after_commit(session)
-    get_dispatcher().kick()
+    if emitted:
+        get_dispatcher().kick()
 
 
 async def session_scope() -> AsyncIterator[AsyncSession]:
@@ -129,5 +131,6 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
             await commit(session)
         except BaseException:
             session.info.pop("after_commit", None)
+            session.info.pop("events_emitted", None)
             await session.rollback()
             raise

@@ -46,6 +46,7 @@ def emit(session: AsyncSession, topic: str, payload: dict[str, Any]) -> OutboxEv
     """Record an event in the caller's transaction; it is delivered only if that transaction commits."""
     event = OutboxEvent(topic=topic, payload=payload)
     session.add(event)
+    session.info["events_emitted"] = True  # tells commit() to wake the dispatcher
     return event
 
 

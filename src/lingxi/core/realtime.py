@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -20,6 +20,8 @@ log = logging.getLogger("lingxi.realtime")
 
 class Broker(Protocol):
     async def publish(self, channel: str, data: dict[str, Any]) -> None: ...
+
+    async def publish_many(self, channels: Sequence[str], data: dict[str, Any]) -> None: ...
 
     def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[asyncio.Queue[bytes]]: ...
 
@@ -66,6 +68,11 @@ class InMemoryBroker:
     async def publish(self, channel: str, data: dict[str, Any]) -> None:
         self._fanout.deliver(channel, orjson.dumps(data))
 
+    async def publish_many(self, channels: Sequence[str], data: dict[str, Any]) -> None:
+        raw = orjson.dumps(data)
+        for channel in channels:
+            self._fanout.deliver(channel, raw)
+
     @contextlib.asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[asyncio.Queue[bytes]]:
         queue = self._fanout.add(channels)
@@ -93,6 +100,13 @@ class RedisBroker:
 
     async def publish(self, channel: str, data: dict[str, Any]) -> None:
         await self._redis.publish(self._prefix + channel, orjson.dumps(data))
+
+    async def publish_many(self, channels: Sequence[str], data: dict[str, Any]) -> None:
+        raw = orjson.dumps(data)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel in channels:
+                pipe.publish(self._prefix + channel, raw)
+            await pipe.execute()
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[asyncio.Queue[bytes]]:
@@ -153,11 +167,22 @@ def set_broker(broker: Broker | None) -> None:
     _broker = broker
 
 
-def publish_after_commit(session: Any, channel: str, data: dict[str, Any]) -> None:
-    """Notify subscribers of `channel` once the caller's transaction has committed."""
+def publish_after_commit(session: Any, channels: str | Sequence[str], data: dict[str, Any]) -> None:
+    """Notify subscribers of `channels` once the caller's transaction has committed.
+
+    Callbacks of one transaction are merged: each distinct payload is serialised once and handed to
+    the broker with all its channels in one call.
+    """
     from lingxi.core.db import after_commit
 
-    async def _publish() -> None:
-        await get_broker().publish(channel, data)
+    pending: list[tuple[tuple[str, ...], dict[str, Any]]] | None = session.info.get("realtime_pending")
+    if pending is None:
+        pending = session.info["realtime_pending"] = []
 
-    after_commit(session, _publish)
+        async def _publish() -> None:
+            broker = get_broker()
+            for names, payload in session.info.pop("realtime_pending", []):
+                await broker.publish_many(names, payload)
+
+        after_commit(session, _publish)
+    pending.append(((channels,) if isinstance(channels, str) else tuple(channels), data))
