@@ -40,8 +40,8 @@ async def _check_migrated(url: str) -> None:
         assert diff == [], f"models and migrations differ: {diff}"
         await conn.execute(
             text(
-                "INSERT INTO audit_log (at, actor_type, actor_id, actor_name, action, subject_type, subject_id)"
-                " VALUES (CURRENT_TIMESTAMP, 'system', 't', 't', 'test', 'test', '1')"
+                "INSERT INTO audit_log (at, actor_type, actor_id, actor_name, action, subject_type,"
+                " subject_id) VALUES (CURRENT_TIMESTAMP, 'system', 't', 't', 'test', 'test', '1')"
             )
         )
         with pytest.raises(DBAPIError, match="append-only"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ()
+HANDLER_MODULES: tuple[str, ...] = ("lingxi.channels.wechat.handlers",)
 
 for _module in HANDLER_MODULES:
     importlib.import_module(_module)

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     # WeChat Official Account.
     wechat_token: str = "test"
     wechat_app_id: str = "wxdemoappid0000001"
+    wechat_account_id: str | None = Field(None, description="The account's gh_… id; pushes to others get 403")
     wechat_encoding_aes_key: str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
     wechat_passive_reply_seconds: float = 4.0
     wechat_max_body_bytes: int = 64 * 1024

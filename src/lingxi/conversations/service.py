@@ -315,6 +315,18 @@ async def do_add_messages(
                 # A customer writing into a closed conversation reopens the bot stage on the same thread.
                 conversation.status, conversation.closed_at = "bot", None
             _publish_message(session, conversation, message)
+            if draft.sender_type != "customer":
+                # Channels that deliver out of band (WeChat customer-service messages, SMS) react to it.
+                emit(
+                    session,
+                    "conversation.message_added",
+                    {
+                        "conversation_id": conversation.id,
+                        "message_id": message.id,
+                        "channel": conversation.channel,
+                        "sender_type": draft.sender_type,
+                    },
+                )
     await session.flush()
     return results
 
