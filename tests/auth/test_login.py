@@ -204,3 +204,13 @@ async def test_login_input_is_validated(api):
     r = await api.post("/api/auth/login", json={"username": "a", "password": "b", "remember": True})
     assert r.status_code == 422
     assert r.json()["error"]["details"][0]["field"] == "remember"
+
+
+async def test_logout_ends_the_session_and_a_new_login_works(api, make_staff):
+    _, token = await make_staff("agent", username="leaver", password="Passw0rd!")
+    assert (await api.post("/api/auth/logout", headers=bearer(token))).status_code == 200
+    r = await api.get("/api/auth/me", headers=bearer(token))
+    assert (r.status_code, r.json()["error"]["code"]) == (401, "session_revoked")
+    r = await api.post("/api/auth/login", json={"username": "leaver", "password": "Passw0rd!"})
+    fresh = r.json()["access_token"]
+    assert (await api.get("/api/auth/me", headers=bearer(fresh))).status_code == 200

@@ -162,7 +162,8 @@ def _locked_error(minutes: int) -> Locked:
 
 
 def do_logout(*, session: AsyncSession, user: StaffUser, ip: str | None) -> None:
-    """Record the log-out. Tokens are stateless: the client drops its token (see docs/auth.md)."""
+    """End every session of the user issued until now (on every device), and record it."""
+    user.sessions_valid_after = utcnow()
     do_record(
         session=session,
         actor=staff_actor(user, ip),
@@ -186,6 +187,7 @@ def issue_staff_token(user: StaffUser) -> str:
         "aud": TOKEN_AUDIENCE,
         "pwv": password_version(user),
         "iat": now,
+        "iat_ms": int(now.timestamp() * 1000),  # JWT's iat has whole seconds; log-out compares in ms
         "exp": now + timedelta(minutes=settings.staff_token_minutes),
     }
     return jwt.encode(claims, settings.secret_key, algorithm="HS256")
@@ -218,6 +220,10 @@ async def get_staff_from_token(*, session: AsyncSession, token: str) -> StaffUse
         raise Unauthenticated("This account is no longer active.", code="inactive")
     if claims.get("pwv") != password_version(user):
         raise Unauthenticated("Your password has been changed; please log in again.", code="session_revoked")
+    if user.sessions_valid_after is not None and int(claims.get("iat_ms", 0)) <= int(
+        user.sessions_valid_after.timestamp() * 1000
+    ):
+        raise Unauthenticated("You have logged out; please log in again.", code="session_revoked")
     return user
 
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 00bc95a7ef94
+Revision ID: cc0f1b0ee447
 Revises:
-Create Date: 2026-11-29 19:03:37.409548
+Create Date: 2026-11-29 19:17:19.656914
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ from alembic import op
 import lingxi.core.db
 from lingxi.audit.models import AUDIT_APPEND_ONLY_DDL, POSTGRES_AUDIT_DROP, SQLITE_AUDIT_DROP_TRIGGERS
 
-revision: str = "00bc95a7ef94"
+revision: str = "cc0f1b0ee447"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -141,6 +141,7 @@ def upgrade() -> None:
         sa.Column("failed_logins", sa.Integer(), nullable=False),
         sa.Column("locked_until", lingxi.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_login_at", lingxi.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sessions_valid_after", lingxi.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", lingxi.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_users")),
         sa.UniqueConstraint("username", name=op.f("uq_staff_users_username")),
