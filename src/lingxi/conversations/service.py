@@ -13,12 +13,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from lingxi.audit.service import do_record
 from lingxi.conversations.models import Conversation, Message
@@ -220,14 +221,15 @@ class MessageDraft:
 
 
 def _insert_messages_stmt(session: AsyncSession) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING, executed with a list of rows (insertmanyvalues:
-    one statement per batch, compiled once and cached)."""
+    """ORM INSERT … ON CONFLICT DO NOTHING RETURNING Message, executed with a list of rows
+    (insertmanyvalues: one statement per batch, compiled once and cached; the returned rows are
+    loaded as Message objects, which is cheaper than constructing them)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return (
-        insert(cast(Table, Message.__table__))
+        insert(Message)
         .on_conflict_do_nothing(index_elements=["conversation_id", "client_msg_id"])
-        .returning(Message.id, Message.conversation_id, Message.client_msg_id)
+        .returning(Message)
     )
 
 
@@ -285,16 +287,16 @@ async def do_add_messages(
                 "created_at": now,
             }
         )
-    returned = (await session.execute(_insert_messages_stmt(session), rows)).all()
-    new_ids = {(r.conversation_id, r.client_msg_id): r.id for r in returned if r.client_msg_id is not None}
+    returned = list((await session.scalars(_insert_messages_stmt(session), rows)).all())
+    new_by_key = {(m.conversation_id, m.client_msg_id): m for m in returned if m.client_msg_id is not None}
     # Rows without a client id come back in VALUES order (ids are assigned in that order).
-    anonymous_ids = iter(sorted(r.id for r in returned if r.client_msg_id is None))
+    anonymous = iter(sorted((m for m in returned if m.client_msg_id is None), key=lambda m: m.id))
     stored: list[tuple[Message, bool]] = []
     for row in rows:
         key = (row["conversation_id"], row["client_msg_id"])
-        new_id = next(anonymous_ids) if row["client_msg_id"] is None else new_ids.get(key)
-        if new_id is not None:
-            stored.append((Message(id=new_id, **row), True))
+        new = next(anonymous) if row["client_msg_id"] is None else new_by_key.get(key)
+        if new is not None:
+            stored.append((new, True))
             continue
         existing = await session.scalar(
             select(Message).where(Message.conversation_id == key[0], Message.client_msg_id == key[1])
@@ -303,6 +305,7 @@ async def do_add_messages(
         stored.append((existing, False))
     results: list[tuple[Message, bool]] = []
     announced: set[int] = set()
+    touched: dict[int, Conversation] = {}
     for draft, row_index in zip(drafts, row_of_draft, strict=True):
         message, created = stored[row_index]
         is_new = created and row_index not in announced
@@ -310,7 +313,7 @@ async def do_add_messages(
         results.append((message, is_new))
         if is_new:
             conversation = draft.conversation
-            conversation.last_message_at = now
+            touched[conversation.id] = conversation
             if conversation.status == "closed" and draft.sender_type == "customer":
                 # A customer writing into a closed conversation reopens the bot stage on the same thread.
                 conversation.status, conversation.closed_at = "bot", None
@@ -327,6 +330,16 @@ async def do_add_messages(
                         "sender_type": draft.sender_type,
                     },
                 )
+    if touched:
+        # One UPDATE for the whole batch instead of the unit of work's row-by-row UPDATEs.
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id.in_(list(touched)))
+            .values(last_message_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        for conversation in touched.values():
+            set_committed_value(conversation, "last_message_at", now)
     await session.flush()
     return results
 
