@@ -207,6 +207,12 @@ async def run(opts: Options) -> dict[str, Any]:
     server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measured part
         [
             sys.executable,
+            # LINGXI_BENCH_PROFILE=FILE writes a cProfile of the server (for finding hot spots).
+            *(
+                ["-m", "cProfile", "-o", os.environ["LINGXI_BENCH_PROFILE"]]
+                if "LINGXI_BENCH_PROFILE" in os.environ
+                else []
+            ),
             "-m",
             "uvicorn",
             "lingxi.app:create_app",
@@ -219,6 +225,8 @@ async def run(opts: Options) -> dict[str, Any]:
             "warning",
             "--ws",
             "websockets-sansio",
+            "--ws-per-message-deflate",
+            "false",
             "--no-access-log",
         ],
         env=env,
