@@ -24,6 +24,7 @@ os.environ.setdefault("LINGXI_ENV", "test")
 os.environ.setdefault("LINGXI_LOG_LEVEL", "WARNING")
 
 from lingxi.core.db import Database, set_database
+from lingxi.core.events import get_dispatcher
 from lingxi.models import Base
 from lingxi.settings import Settings, get_settings
 
@@ -64,7 +65,10 @@ async def db(schema_template: str | None, tmp_root: Path) -> AsyncIterator[Datab
     if PG_URL:
         database = Database(Settings(database_url=PG_URL))
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-        async with database.engine.begin() as conn:
+        # The server's outbox dispatcher holds row locks while its handlers run in other sessions;
+        # a TRUNCATE queued in between would block those handlers and deadlock across the client.
+        async with get_dispatcher().paused(), database.engine.begin() as conn:
+            await conn.execute(text("SET LOCAL lock_timeout = '20s'"))
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     else:
         assert schema_template

@@ -10,9 +10,10 @@ SKIP LOCKED so several processes share the work; handlers must be idempotent (at
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,6 +68,12 @@ class Dispatcher:
             return handler
 
         return register
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """No delivery runs inside this block (tests use it around TRUNCATE between tests)."""
+        async with self._lock:
+            yield
 
     def kick(self) -> None:
         self._wake.set()
