@@ -106,3 +106,19 @@ async def test_roles_without_chat_permission_get_403(api, make_staff):
     _, token = await make_staff("knowledge_admin")
     r = await api.get("/api/agent/conversations", headers=bearer(token))
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+
+
+async def test_capacity_holds_when_one_agent_accepts_many_chats_at_once(api, make_staff):
+    _, token = await make_staff("agent", max_concurrent_chats=2)
+    chats = [await open_chat(api) for _ in range(6)]
+    for chat in chats:
+        await say(api, chat, "人工")
+    responses = await asyncio.gather(
+        *(
+            api.post(f"/api/agent/conversations/{c['conversation_id']}/accept", headers=bearer(token))
+            for c in chats
+        )
+    )
+    assert sorted(r.status_code for r in responses) == [200, 200, 409, 409, 409, 409]
+    mine = (await api.get("/api/agent/conversations?scope=mine", headers=bearer(token))).json()["items"]
+    assert len(mine) == 2

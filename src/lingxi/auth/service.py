@@ -409,3 +409,18 @@ async def access_staff(*, session: AsyncSession, staff_id: int) -> StaffUser:
     if user is None:
         raise NotFound(f"No staff user {staff_id}.")
     return user
+
+
+async def lock_staff(*, session: AsyncSession, staff_id: int) -> None:
+    """Serialise changes that must respect a staff member's limits (e.g. chat capacity).
+
+    A no-op UPDATE of the staff row: a row lock until commit on PostgreSQL, the database write lock
+    on SQLite (where SELECT … FOR UPDATE does not exist). Concurrent accepts by one agent then count
+    their open chats one after another instead of all passing the same count.
+    """
+    await session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == staff_id)
+        .values(max_concurrent_chats=StaffUser.max_concurrent_chats)
+        .execution_options(synchronize_session=False)
+    )

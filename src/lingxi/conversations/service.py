@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from lingxi.audit.service import do_record
+from lingxi.auth import service as auth
 from lingxi.conversations.models import Conversation, Message
 from lingxi.conversations.schemas import AgentBrief, ConversationSummary, CustomerBrief, MessageRead
 from lingxi.core.actor import Actor
@@ -460,6 +461,8 @@ async def do_assign(
     """Give an open, unassigned conversation to an agent; refused if someone else got it first."""
     if conversation.status == "assigned" and conversation.assigned_agent_id == agent_id:
         return
+    # Lock order is always agent row, then conversation row: no deadlock between accepts.
+    await auth.lock_staff(session=session, staff_id=agent_id)
     if await count_open_assigned(session=session, agent_id=agent_id) >= capacity:
         raise Conflict(f"You already have {capacity} chats open; close one first.", code="agent_at_capacity")
     now = utcnow()
@@ -530,8 +533,7 @@ async def build_summaries(
     *, session: AsyncSession, items: Sequence[Conversation]
 ) -> list[ConversationSummary]:
     """API summaries with masked customer names, agent names and each conversation's last message."""
-    from lingxi.auth import service as auth
-    from lingxi.customers import service as customers
+    from lingxi.customers import service as customers  # customers imports this module (timeline)
 
     last = await get_last_messages(session=session, conversation_ids=[c.id for c in items])
     customer_briefs: dict[int, CustomerBrief] = {}

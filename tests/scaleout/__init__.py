@@ -1,0 +1,1 @@
+"""Scale-out tests: several API processes sharing state only through PostgreSQL and Redis."""
