@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="redis://… enables Redis for realtime fan-out, rate limits and the job queue"
     )
+    redis_prefix: str = Field(
+        "lingxi:", description="Key and channel prefix in Redis: several deployments can share one server"
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     bank_timezone: str = "Asia/Shanghai"

@@ -164,3 +164,22 @@ def test_configure_logging_installs_the_filter():
     root = logging.getLogger()
     assert root.handlers
     assert all(any(isinstance(f, MaskingFilter) for f in h.filters) for h in root.handlers)
+
+
+def test_tokens_in_logged_urls_are_masked():
+    import logging
+
+    from lingxi.core.masking import MaskingFilter
+
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", "/api/chat/ws?token=eyJhbGciOi.secret.sig&last_id=3"),
+        None,
+    )
+    assert MaskingFilter().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "WebSocket /api/chat/ws?token=***&last_id=3" [accepted]'
+    assert isinstance(record.args, tuple)  # uvicorn's access formatter unpacks args

@@ -12,11 +12,11 @@ from lingxi.settings import get_settings
 
 
 def _make_broker() -> AsyncBroker:
-    url = get_settings().redis_url
-    if url:
+    settings = get_settings()
+    if settings.redis_url:
         from taskiq_redis import ListQueueBroker
 
-        return ListQueueBroker(url, queue_name="lingxi:jobs")
+        return ListQueueBroker(settings.redis_url, queue_name=f"{settings.redis_prefix}jobs")
     return InMemoryBroker()
 
 

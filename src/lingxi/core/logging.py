@@ -13,7 +13,12 @@ def configure_logging(level: str = "INFO") -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
-    for existing in root.handlers:
+    # uvicorn's loggers have handlers of their own (and do not propagate): mask there too, since its
+    # access and WebSocket lines carry URLs with tokens.
+    handlers = [*root.handlers]
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        handlers.extend(logging.getLogger(name).handlers)
+    for existing in handlers:
         if not any(isinstance(f, MaskingFilter) for f in existing.filters):
             existing.addFilter(MaskingFilter())
     root.setLevel(level)

@@ -113,15 +113,29 @@ def mask_mapping(data: Any) -> Any:
 
 
 class MaskingFilter(logging.Filter):
-    """Masks PII in every log record's rendered message."""
+    """Masks PII and secrets (card, ID and phone numbers; `token=` query values) in log records.
+
+    Plain string arguments are masked in place, so formatters that read `record.args` (uvicorn's
+    access log) keep working; records with other arguments are rendered first, then masked.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
+        if isinstance(record.args, tuple) and all(isinstance(a, str | int | float) for a in record.args):
+            record.args = tuple(mask_log_text(a) if isinstance(a, str) else a for a in record.args)
+        elif record.args:
             try:
                 record.msg = record.getMessage()
             except (TypeError, ValueError):
                 return True
             record.args = None
         if isinstance(record.msg, str):
-            record.msg = mask_text(record.msg)
+            record.msg = mask_log_text(record.msg)
         return True
+
+
+_TOKEN_QUERY_RE = re.compile(r"((?:token|app_token|access_token)=)[^&\s\"']+")
+
+
+def mask_log_text(text: str) -> str:
+    """mask_text plus bearer tokens carried in URLs (WebSocket log-ins put them in the query)."""
+    return mask_text(_TOKEN_QUERY_RE.sub(r"\1***", text)) or ""

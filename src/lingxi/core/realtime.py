@@ -157,8 +157,9 @@ def get_broker() -> Broker:
     if _broker is None:
         from lingxi.settings import get_settings
 
-        url = get_settings().redis_url
-        _broker = RedisBroker(url) if url else InMemoryBroker()
+        settings = get_settings()
+        url = settings.redis_url
+        _broker = RedisBroker(url, prefix=f"{settings.redis_prefix}rt:") if url else InMemoryBroker()
     return _broker
 
 
