@@ -317,3 +317,16 @@ async def test_pictures_are_recorded_and_answered_with_a_hint(api, db):
     assert reply["Content"] == MEDIA_HINT
     [picture, _] = await messages_of(db, wx.openid)
     assert picture.content == "[图片]" and picture.payload["MediaId"] == "media-1"
+
+
+async def test_message_to_another_account_is_refused_when_the_account_id_is_configured(
+    api, db, settings, monkeypatch
+):
+    wx = WeChat(api, openid="oLx9otherAccountUser00000001")
+    monkeypatch.setattr(settings, "wechat_account_id", "gh_some_other_bank")
+    before = await counts(db)
+    r = await wx.post(wx.text("你好"))
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "wechat_unknown_account")
+    assert await counts(db) == before
+    monkeypatch.setattr(settings, "wechat_account_id", ACCOUNT)
+    assert await wx.say("你好")
