@@ -46,12 +46,8 @@ async def do_bot_turn(
         reply_key, reason = "handoff", "customer_request"
     else:
         reply_key, reason = "fallback", ""
-    reply, _ = await conversations.do_add_message(
-        session=session,
-        conversation=conversation,
-        sender_type="bot",
-        sender_name=conversations.BOT_NAME,
-        content=texts[reply_key],
+    reply = await conversations.do_add_bot_message(
+        session=session, conversation=conversation, text=texts[reply_key]
     )
     if reason:
         await conversations.do_queue(session=session, conversation=conversation, reason=reason, actor=actor)

@@ -372,6 +372,21 @@ async def do_add_message(
     return result
 
 
+async def do_add_bot_message(
+    *, session: AsyncSession, conversation: Conversation, text: str, payload: dict[str, Any] | None = None
+) -> Message:
+    """The bot says something in the conversation."""
+    message, _ = await do_add_message(
+        session=session,
+        conversation=conversation,
+        sender_type="bot",
+        sender_name=BOT_NAME,
+        content=text,
+        payload=payload,
+    )
+    return message
+
+
 def message_event(conversation: Conversation, message: Message) -> dict[str, Any]:
     return {
         "type": "message",

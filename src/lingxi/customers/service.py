@@ -494,22 +494,7 @@ async def build_customer_360(
             )
             for c in cards
         ],
-        loans=[
-            LoanView(
-                loan_no=x.loan_no,
-                product=x.product,
-                principal=x.principal,
-                outstanding=x.outstanding,
-                annual_rate=x.annual_rate,
-                term_months=x.term_months,
-                status=x.status,
-                stage=x.stage,
-                next_due_on=x.next_due_on,
-                next_due_amount=x.next_due_amount,
-                applied_on=x.applied_on,
-            )
-            for x in loans
-        ],
+        loans=[LoanView.model_validate(x, from_attributes=True) for x in loans],  # loans are not masked
         credit_bills=bill_views,
         wealth_holdings=holding_views,
         summary=Customer360Summary(

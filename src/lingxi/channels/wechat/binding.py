@@ -109,15 +109,9 @@ def _zh(exc: DomainError, fallback: str) -> str:
 
 
 async def _bot(session: AsyncSession, conversation: Conversation, text: str) -> Message:
-    message, _ = await conversations.do_add_message(
-        session=session,
-        conversation=conversation,
-        sender_type="bot",
-        sender_name=conversations.BOT_NAME,
-        content=text,
-        payload={"flow": "wechat_binding"},
+    return await conversations.do_add_bot_message(
+        session=session, conversation=conversation, text=text, payload={"flow": "wechat_binding"}
     )
-    return message
 
 
 async def _customer(

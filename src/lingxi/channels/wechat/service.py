@@ -145,14 +145,7 @@ async def get_or_open_wechat_conversation(*, session: AsyncSession, openid: str)
 
 
 async def _bot_says(session: AsyncSession, conversation: Conversation, text: str) -> Message:
-    message, _ = await conversations.do_add_message(
-        session=session,
-        conversation=conversation,
-        sender_type="bot",
-        sender_name=conversations.BOT_NAME,
-        content=text,
-    )
-    return message
+    return await conversations.do_add_bot_message(session=session, conversation=conversation, text=text)
 
 
 async def _record_event(
