@@ -21,7 +21,7 @@ log = logging.getLogger("lingxi.realtime")
 class Broker(Protocol):
     async def publish(self, channel: str, data: dict[str, Any]) -> None: ...
 
-    async def publish_many(self, channels: Sequence[str], data: dict[str, Any]) -> None: ...
+    async def publish_batch(self, items: Sequence[tuple[Sequence[str], dict[str, Any]]]) -> None: ...
 
     def subscribe(self, *channels: str) -> contextlib.AbstractAsyncContextManager[asyncio.Queue[bytes]]: ...
 
@@ -68,10 +68,11 @@ class InMemoryBroker:
     async def publish(self, channel: str, data: dict[str, Any]) -> None:
         self._fanout.deliver(channel, orjson.dumps(data))
 
-    async def publish_many(self, channels: Sequence[str], data: dict[str, Any]) -> None:
-        raw = orjson.dumps(data)
-        for channel in channels:
-            self._fanout.deliver(channel, raw)
+    async def publish_batch(self, items: Sequence[tuple[Sequence[str], dict[str, Any]]]) -> None:
+        for channels, data in items:
+            raw = orjson.dumps(data)
+            for channel in channels:
+                self._fanout.deliver(channel, raw)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[asyncio.Queue[bytes]]:
@@ -101,11 +102,13 @@ class RedisBroker:
     async def publish(self, channel: str, data: dict[str, Any]) -> None:
         await self._redis.publish(self._prefix + channel, orjson.dumps(data))
 
-    async def publish_many(self, channels: Sequence[str], data: dict[str, Any]) -> None:
-        raw = orjson.dumps(data)
+    async def publish_batch(self, items: Sequence[tuple[Sequence[str], dict[str, Any]]]) -> None:
+        """Everything a transaction announces, in one pipelined round trip."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            for channel in channels:
-                pipe.publish(self._prefix + channel, raw)
+            for channels, data in items:
+                raw = orjson.dumps(data)
+                for channel in channels:
+                    pipe.publish(self._prefix + channel, raw)
             await pipe.execute()
 
     @contextlib.asynccontextmanager
@@ -171,8 +174,8 @@ def set_broker(broker: Broker | None) -> None:
 def publish_after_commit(session: Any, channels: str | Sequence[str], data: dict[str, Any]) -> None:
     """Notify subscribers of `channels` once the caller's transaction has committed.
 
-    Callbacks of one transaction are merged: each distinct payload is serialised once and handed to
-    the broker with all its channels in one call.
+    Everything one transaction announces goes to the broker in one call (one pipelined round trip
+    on Redis); each payload is serialised once for all its channels.
     """
     from lingxi.core.db import after_commit
 
@@ -181,9 +184,7 @@ def publish_after_commit(session: Any, channels: str | Sequence[str], data: dict
         pending = session.info["realtime_pending"] = []
 
         async def _publish() -> None:
-            broker = get_broker()
-            for names, payload in session.info.pop("realtime_pending", []):
-                await broker.publish_many(names, payload)
+            await get_broker().publish_batch(session.info.pop("realtime_pending", []))
 
         after_commit(session, _publish)
     pending.append(((channels,) if isinstance(channels, str) else tuple(channels), data))
