@@ -12,7 +12,7 @@ import re
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lingxi.conversations import service as conversations
-from lingxi.conversations.models import Conversation, Message
+from lingxi.conversations.models import Conversation, StoredMessage
 from lingxi.core.actor import Actor
 
 _HANDOFF = re.compile(r"人工|客服|真人|转接|投诉|human|agent|person|operator|complain", re.IGNORECASE)
@@ -33,8 +33,8 @@ TEXTS = {
 
 
 async def do_bot_turn(
-    *, session: AsyncSession, conversation: Conversation, message: Message
-) -> list[Message]:
+    *, session: AsyncSession, conversation: Conversation, message: StoredMessage
+) -> list[StoredMessage]:
     """Answer a customer message while the conversation is with the bot; returns the bot's replies."""
     if conversation.status != "bot" or message.content_type != "text":
         return []

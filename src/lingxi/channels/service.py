@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lingxi.bot import service as bot
 from lingxi.conversations import service as conversations
-from lingxi.conversations.models import Conversation, Message
+from lingxi.conversations.models import Conversation, StoredMessage
 
 
 @dataclass(slots=True)
@@ -22,7 +22,7 @@ class Inbound:
 
 async def do_receive_many(
     *, session: AsyncSession, items: Sequence[Inbound]
-) -> list[tuple[Message, list[Message]]]:
+) -> list[tuple[StoredMessage, list[StoredMessage]]]:
     """Store customer messages (idempotent on client_msg_id), then give the bot its turn on each new one.
 
     Returns (message, bot replies) per item; a repeated delivery gets the stored message and no replies.
@@ -58,7 +58,7 @@ async def do_receive_from_customer(
     text: str,
     client_msg_id: str | None,
     sender_name: str | None = None,
-) -> tuple[Message, list[Message]]:
+) -> tuple[StoredMessage, list[StoredMessage]]:
     """One customer message in the caller's transaction (see do_receive_many)."""
     [result] = await do_receive_many(
         session=session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -66,3 +67,30 @@ class Message(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     client_msg_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message as stored, as a plain value: what the message-writing services return.
+
+    Building these from the INSERT's RETURNING rows costs a fraction of loading ORM objects, and the
+    live chat path writes thousands per second.
+    """
+
+    id: int
+    conversation_id: int
+    customer_id: int | None
+    channel: str
+    direction: str
+    sender_type: str
+    sender_id: str | None
+    sender_name: str | None
+    content_type: str
+    content: str
+    payload: dict[str, Any] | None
+    client_msg_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, message: Message) -> StoredMessage:
+        return cls(**{name: getattr(message, name) for name in cls.__slots__})

@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from lingxi.audit.service import do_record
 from lingxi.auth import service as auth
-from lingxi.conversations.models import Conversation, Message
+from lingxi.conversations.models import Conversation, Message, StoredMessage
 from lingxi.conversations.schemas import AgentBrief, ConversationSummary, CustomerBrief, MessageRead
 from lingxi.core.actor import Actor
 from lingxi.core.errors import Conflict, NotFound, ValidationFailed
@@ -222,15 +222,15 @@ class MessageDraft:
 
 
 def _insert_messages_stmt(session: AsyncSession) -> Any:
-    """ORM INSERT … ON CONFLICT DO NOTHING RETURNING Message, executed with a list of rows
-    (insertmanyvalues: one statement per batch, compiled once and cached; the returned rows are
-    loaded as Message objects, which is cheaper than constructing them)."""
+    """INSERT … ON CONFLICT DO NOTHING RETURNING every column, executed with a list of rows
+    (insertmanyvalues: one statement per batch, compiled once and cached)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = cast(Table, Message.__table__)
     return (
-        insert(Message)
+        insert(table)
         .on_conflict_do_nothing(index_elements=["conversation_id", "client_msg_id"])
-        .returning(Message)
+        .returning(*table.c)
     )
 
 
@@ -249,7 +249,7 @@ def check_message(draft: MessageDraft) -> None:
 
 async def do_add_messages(
     *, session: AsyncSession, drafts: Sequence[MessageDraft]
-) -> list[tuple[Message, bool]]:
+) -> list[tuple[StoredMessage, bool]]:
     """Store messages with one multi-row INSERT; returns (message, created) per draft, in order.
 
     `INSERT … ON CONFLICT (conversation_id, client_msg_id) DO NOTHING RETURNING` means a repeated
@@ -288,11 +288,13 @@ async def do_add_messages(
                 "created_at": now,
             }
         )
-    returned = list((await session.scalars(_insert_messages_stmt(session), rows)).all())
+    returned = [
+        StoredMessage(**r._mapping) for r in await session.execute(_insert_messages_stmt(session), rows)
+    ]
     new_by_key = {(m.conversation_id, m.client_msg_id): m for m in returned if m.client_msg_id is not None}
     # Rows without a client id come back in VALUES order (ids are assigned in that order).
     anonymous = iter(sorted((m for m in returned if m.client_msg_id is None), key=lambda m: m.id))
-    stored: list[tuple[Message, bool]] = []
+    stored: list[tuple[StoredMessage, bool]] = []
     for row in rows:
         key = (row["conversation_id"], row["client_msg_id"])
         new = next(anonymous) if row["client_msg_id"] is None else new_by_key.get(key)
@@ -303,8 +305,8 @@ async def do_add_messages(
             select(Message).where(Message.conversation_id == key[0], Message.client_msg_id == key[1])
         )
         assert existing is not None  # the conflict that skipped our row is this committed message
-        stored.append((existing, False))
-    results: list[tuple[Message, bool]] = []
+        stored.append((StoredMessage.of(existing), False))
+    results: list[tuple[StoredMessage, bool]] = []
     announced: set[int] = set()
     touched: dict[int, Conversation] = {}
     for draft, row_index in zip(drafts, row_of_draft, strict=True):
@@ -356,7 +358,7 @@ async def do_add_message(
     client_msg_id: str | None = None,
     content_type: str = "text",
     payload: dict[str, Any] | None = None,
-) -> tuple[Message, bool]:
+) -> tuple[StoredMessage, bool]:
     """Store one message; a repeated `client_msg_id` in the same conversation returns the stored one."""
     draft = MessageDraft(
         conversation=conversation,
@@ -374,7 +376,7 @@ async def do_add_message(
 
 async def do_add_bot_message(
     *, session: AsyncSession, conversation: Conversation, text: str, payload: dict[str, Any] | None = None
-) -> Message:
+) -> StoredMessage:
     """The bot says something in the conversation."""
     message, _ = await do_add_message(
         session=session,
@@ -387,7 +389,7 @@ async def do_add_bot_message(
     return message
 
 
-def message_event(conversation: Conversation, message: Message) -> dict[str, Any]:
+def message_event(conversation: Conversation, message: Message | StoredMessage) -> dict[str, Any]:
     return {
         "type": "message",
         "conversation_id": conversation.public_id,
@@ -395,7 +397,7 @@ def message_event(conversation: Conversation, message: Message) -> dict[str, Any
     }
 
 
-def message_dict(conversation: Conversation, message: Message) -> dict[str, Any]:
+def message_dict(conversation: Conversation, message: Message | StoredMessage) -> dict[str, Any]:
     return {
         "id": message.id,
         "conversation_id": conversation.public_id,
@@ -411,7 +413,7 @@ def message_dict(conversation: Conversation, message: Message) -> dict[str, Any]
     }
 
 
-def _publish_message(session: AsyncSession, conversation: Conversation, message: Message) -> None:
+def _publish_message(session: AsyncSession, conversation: Conversation, message: StoredMessage) -> None:
     channels = [f"conv:{conversation.public_id}", "staff:monitor"]
     if conversation.assigned_agent_id is not None:
         channels.append(f"agent:{conversation.assigned_agent_id}")
@@ -590,5 +592,7 @@ async def build_summaries(
     return summaries
 
 
-def message_reads(conversation: Conversation, messages: Sequence[Message]) -> list[MessageRead]:
+def message_reads(
+    conversation: Conversation, messages: Sequence[Message] | Sequence[StoredMessage]
+) -> list[MessageRead]:
     return [MessageRead(**message_dict(conversation, m)) for m in messages]

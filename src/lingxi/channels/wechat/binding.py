@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lingxi.conversations import service as conversations
-from lingxi.conversations.models import Conversation, Message
+from lingxi.conversations.models import Conversation, StoredMessage
 from lingxi.core.actor import Actor
 from lingxi.core.errors import DomainError, RateLimited
 from lingxi.core.masking import mask_phone
@@ -68,8 +68,8 @@ TEXTS = {
 
 @dataclass(frozen=True, slots=True)
 class BindingTurn:
-    customer_message: Message
-    replies: list[Message]
+    customer_message: StoredMessage
+    replies: list[StoredMessage]
 
 
 def wants_binding(text: str) -> bool:
@@ -108,7 +108,7 @@ def _zh(exc: DomainError, fallback: str) -> str:
     return text if isinstance(text, str) and text else fallback
 
 
-async def _bot(session: AsyncSession, conversation: Conversation, text: str) -> Message:
+async def _bot(session: AsyncSession, conversation: Conversation, text: str) -> StoredMessage:
     return await conversations.do_add_bot_message(
         session=session, conversation=conversation, text=text, payload={"flow": "wechat_binding"}
     )
@@ -122,7 +122,7 @@ async def _customer(
     client_msg_id: str,
     sender_name: str,
     masked: bool,
-) -> tuple[Message, bool]:
+) -> tuple[StoredMessage, bool]:
     return await conversations.do_add_message(
         session=session,
         conversation=conversation,
@@ -215,7 +215,7 @@ async def do_binding_turn(
 
 
 async def _send_code(
-    session: AsyncSession, conversation: Conversation, openid: str, *, customer: Any, message: Message
+    session: AsyncSession, conversation: Conversation, openid: str, *, customer: Any, message: StoredMessage
 ) -> BindingTurn:
     """Send a code to the customer's phone on file; for an unknown number send nothing but answer the same.
 
@@ -266,7 +266,7 @@ async def _check_code(
     *,
     state: dict[str, Any],
     code: str,
-    message: Message,
+    message: StoredMessage,
 ) -> BindingTurn:
     async def say(text: str) -> BindingTurn:
         return BindingTurn(message, [await _bot(session, conversation, text)])

@@ -29,7 +29,6 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from lingxi.bot import service as bot
 from lingxi.channels import deliveries
@@ -38,7 +37,7 @@ from lingxi.channels.wechat import binding
 from lingxi.channels.wechat.adapters import mask_openid
 from lingxi.channels.wechat.messages import Inbound, text_reply
 from lingxi.conversations import service as conversations
-from lingxi.conversations.models import Conversation, Message
+from lingxi.conversations.models import Conversation, Message, StoredMessage
 from lingxi.core.actor import Actor
 from lingxi.core.db import commit, get_database
 from lingxi.core.events import emit
@@ -144,7 +143,7 @@ async def get_or_open_wechat_conversation(*, session: AsyncSession, openid: str)
     return conversation, customer
 
 
-async def _bot_says(session: AsyncSession, conversation: Conversation, text: str) -> Message:
+async def _bot_says(session: AsyncSession, conversation: Conversation, text: str) -> StoredMessage:
     return await conversations.do_add_bot_message(session=session, conversation=conversation, text=text)
 
 
@@ -155,7 +154,7 @@ async def _record_event(
     client_msg_id: str,
     sender_name: str,
     content: str,
-) -> tuple[Message, bool]:
+) -> tuple[StoredMessage, bool]:
     payload: dict[str, Any] = {"event": inbound.event}
     if inbound.event_key:
         payload["event_key"] = inbound.event_key[:200]
@@ -173,7 +172,7 @@ async def _record_event(
 
 async def do_process_inbound(
     *, session: AsyncSession, inbound: Inbound, client_msg_id: str
-) -> tuple[int | None, list[Message]]:
+) -> tuple[int | None, list[StoredMessage]]:
     """Store one push and produce the answers; returns (the customer's stored message id, answers).
 
     Flushes only; the caller commits (together with the delivery's "done" mark).
@@ -220,7 +219,7 @@ async def _on_text(
     text: str,
     client_msg_id: str,
     sender_name: str,
-) -> tuple[int | None, list[Message]]:
+) -> tuple[int | None, list[StoredMessage]]:
     start = binding.wants_binding(text) and conversation.status in ("bot", "queued")
     if start or (binding.in_progress(conversation) and conversation.status in ("bot", "queued")):
         turn = await binding.do_binding_turn(
@@ -250,7 +249,7 @@ async def _on_event(
     inbound: Inbound,
     client_msg_id: str,
     sender_name: str,
-) -> tuple[int | None, list[Message]]:
+) -> tuple[int | None, list[StoredMessage]]:
     event = inbound.event or ""
     if event in ("subscribe", "unsubscribe"):
         message, created = await _record_event(
@@ -312,11 +311,13 @@ async def _on_event(
     return message.id, [await _bot_says(session, conversation, UNKNOWN_MENU)]
 
 
-async def do_mark_delivery(*, session: AsyncSession, messages: Sequence[Message], state: str) -> None:
+async def do_mark_delivery(
+    *, session: AsyncSession, messages: Sequence[Message | StoredMessage], state: str
+) -> None:
     """Record on each message how it reaches the WeChat user: passive | pending | sent.
 
-    Written with an UPDATE by id: the messages `conversations.do_add_message` returns are not
-    necessarily tracked by the session.
+    Written with an UPDATE by id: `conversations.do_add_message` returns plain values, not objects
+    the session tracks.
     """
     for message in messages:
         payload = {**(message.payload or {}), DELIVERY_KEY: state}
@@ -326,7 +327,6 @@ async def do_mark_delivery(*, session: AsyncSession, messages: Sequence[Message]
             .values(payload=payload)
             .execution_options(synchronize_session=False)
         )
-        set_committed_value(message, "payload", payload)
 
 
 # --- passive vs. asynchronous reply -------------------------------------------------------------
