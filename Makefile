@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgresql+asyncpg://127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run install web migrate demo test test-fast test-pg lint typecheck e2e-deps bench clean migration
+.PHONY: run install web migrate demo test test-fast test-pg lint typecheck e2e-deps bench clean migration nlu-demo
 
 $(BIN)/lingxi: pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -59,6 +59,11 @@ test-pg: install web e2e-deps
 
 bench: install
 	$(BIN)/lingxi bench chat --json
+	$(BIN)/python bench/nlu_banking77.py
+
+# Retrain the shipped demo intent model from the demo data.
+nlu-demo: install
+	$(BIN)/lingxi nlu train --data src/lingxi/nlu/data/demo_intents.csv --out src/lingxi/nlu/models/demo
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist var

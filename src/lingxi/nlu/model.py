@@ -30,10 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax, softmax
 
 from lingxi.nlu import encoders as enc
 from lingxi.nlu.corpus import Example, intent_counts
@@ -247,8 +244,18 @@ class _EmbeddingMember:
 _Member = _TfidfMember | _EmbeddingMember
 
 
+def log_softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
+    return np.exp(log_softmax(x, axis=axis))
+
+
 def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     """The temperature T that minimises the negative log-likelihood of softmax(scores / T)."""
+    from scipy.optimize import minimize_scalar
 
     def nll(log_t: float) -> float:
         lp = log_softmax(scores / math.exp(log_t), axis=1)
@@ -482,6 +489,8 @@ class IntentModel:
             "weights": self.weights,
             "final_temperature": self.final_temperature,
         }
+        import joblib
+
         tmp = directory / f".{_MODEL_FILE}.tmp"
         joblib.dump(parts, tmp, compress=3)
         os.replace(tmp, directory / _MODEL_FILE)
@@ -547,6 +556,8 @@ class IntentModel:
         expected = manifest.get("files", {}).get(_MODEL_FILE)
         if not model_path.is_file() or (expected and _sha256(model_path) != expected):
             raise ModelError(f"{model_path}: missing or does not match the manifest's checksum")
+        import joblib
+
         try:
             parts = joblib.load(model_path)
         except Exception as exc:  # unpickling across incompatible library versions
