@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lingxi.bot import service as bot_service
 from lingxi.channels.ingest import get_ingest
 from lingxi.core.errors import error_body, install_error_handlers
 from lingxi.core.events import get_dispatcher
@@ -40,6 +42,8 @@ MAX_BODY_BYTES = 1024 * 1024
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     importlib.import_module("lingxi.handlers")  # registers event subscribers of every domain
+    # Flow files and the policy are validated, and the intent model loaded, before the first customer.
+    await asyncio.to_thread(bot_service.warm_up)
     dispatcher = get_dispatcher()
     dispatcher.start()
     dispatcher.kick()  # deliver whatever a previous process left undelivered

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     otp_resend_interval_seconds: int = 60
     biometric_secret: str = "lingxi-demo-biometric-secret-0123456789"
 
+    # The bot: its intent model ("demo" = the shipped one, or a directory made by `lingxi nlu train`)
+    # and its flows (a directory of flow files; empty = the shipped ones).
+    nlu_model: str = "demo"
+    bot_flows_dir: str | None = None
+
     # WeChat Official Account.
     wechat_token: str = "test"
     wechat_app_id: str = "wxdemoappid0000001"

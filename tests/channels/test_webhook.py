@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from lingxi.audit.models import AuditLog
-from lingxi.bot.service import TEXTS
+from lingxi.bot.texts import t
 from lingxi.channels.webhook import sign_webhook
 from lingxi.conversations.models import Conversation, Message
 from tests.channels.wechat_sim import counts
@@ -54,13 +54,13 @@ def test_sign_webhook_is_hmac_sha256_of_timestamp_dot_body():
 
 async def test_signed_sms_from_a_known_phone_is_the_customers_at_l0(api, db, make_customer):
     customer = await make_customer(name="王小明")
-    raw, headers = signed(sms(f"+86 {customer.phone}", "我想咨询贷款"))
+    raw, headers = signed(sms(f"+86 {customer.phone}", "你好"))
     r = await post(api, "demo-sms", raw, headers)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "accepted" and body["channel"] == "sms"
     assert body["customer_identified"] is True and body["verification_level"] == "L0"
-    assert body["messages_stored"] == 2 and body["replies"] == [{"text": TEXTS["zh-CN"]["fallback"]}]
+    assert body["messages_stored"] == 2 and body["replies"] == [{"text": t("greeting", "zh-CN")}]
     async with db.sessionmaker() as s:
         conversation = await s.scalar(
             select(Conversation).where(Conversation.public_id == body["conversation_id"])

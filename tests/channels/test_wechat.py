@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from lingxi.bot.service import TEXTS
+from lingxi.bot.texts import t
 from lingxi.channels.models import InboundDelivery
 from lingxi.channels.wechat import service as wechat_service
 from lingxi.channels.wechat.messages import inbound_xml
@@ -28,7 +28,7 @@ from tests.channels.wechat_sim import (
     wait_for,
 )
 
-FALLBACK = TEXTS["zh-CN"]["fallback"]
+GREETING = t("greeting", "zh-CN")  # the bot's answer to 你好
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +66,7 @@ async def test_plain_text_gets_a_passive_reply_and_is_stored_once(api, db):
     assert response.headers["content-type"].startswith("application/xml")
     reply = wx.reply(response)
     assert reply is not None
-    assert reply["FromUserName"] == ACCOUNT and reply["Content"] == FALLBACK
+    assert reply["FromUserName"] == ACCOUNT and reply["Content"] == GREETING
     messages = await messages_of(db, wx.openid)
     assert [(m.sender_type, m.channel) for m in messages] == [("customer", "wechat"), ("bot", "wechat")]
     assert messages[0].sender_name == "微信用户" and messages[0].client_msg_id.startswith("msg:")
@@ -79,20 +79,20 @@ async def test_plain_text_gets_a_passive_reply_and_is_stored_once(api, db):
 
 async def test_safe_mode_round_trip(api, db):
     wx = WeChat(api, openid="oLx9safeModeUser000000000001")
-    response = await wx.post(wx.text("查询余额"), safe=True)
+    response = await wx.post(wx.text("你好"), safe=True)
     body = response.text
     assert "<Encrypt>" in body and "<MsgSignature>" in body and "查询余额" not in body
     reply = wx.reply(response)  # checks MsgSignature and decrypts
-    assert reply is not None and reply["Content"] == FALLBACK
-    assert [m.content for m in await messages_of(db, wx.openid)] == ["查询余额", FALLBACK]
+    assert reply is not None and reply["Content"] == GREETING
+    assert [m.content for m in await messages_of(db, wx.openid)] == ["你好", GREETING]
 
 
 async def test_three_identical_deliveries_store_one_message_and_one_reply(api, db):
     wx = WeChat(api, openid="oLx9retryUser0000000000000001")
-    fields = wx.text("我的信用卡额度是多少")
+    fields = wx.text("你好")
     responses = [await wx.post(fields) for _ in range(3)]
     contents = [wx.reply(r)["Content"] for r in responses]
-    assert contents == [FALLBACK] * 3
+    assert contents == [GREETING] * 3
     assert responses[0].text == responses[1].text == responses[2].text  # the stored reply, byte for byte
     messages = await messages_of(db, wx.openid)
     assert [m.sender_type for m in messages] == ["customer", "bot"]
@@ -103,19 +103,19 @@ async def test_three_identical_deliveries_store_one_message_and_one_reply(api, d
 
 async def test_three_concurrent_identical_deliveries(api, db):
     wx = WeChat(api, openid="oLx9concurrentUser00000000001")
-    fields = wx.text("转账限额是多少")
+    fields = wx.text("你好")
     responses = await asyncio.gather(*(wx.post(fields) for _ in range(3)))
     replies = [wx.reply(r) for r in responses]
-    assert all(r is not None and r["Content"] == FALLBACK for r in replies)
+    assert all(r is not None and r["Content"] == GREETING for r in replies)
     messages = await messages_of(db, wx.openid)
     assert [m.sender_type for m in messages] == ["customer", "bot"]
 
 
 async def test_concurrent_safe_mode_deliveries(api, db):
     wx = WeChat(api, openid="oLx9concurrentSafe0000000001")
-    fields = wx.text("网点营业时间")
+    fields = wx.text("你好")
     responses = await asyncio.gather(*(wx.post(fields, safe=True) for _ in range(3)))
-    assert {wx.reply(r)["Content"] for r in responses} == {FALLBACK}
+    assert {wx.reply(r)["Content"] for r in responses} == {GREETING}
     assert len(await messages_of(db, wx.openid)) == 2
 
 
@@ -185,13 +185,13 @@ async def test_rejection_logs_mask_the_openid(api, caplog):
 async def test_late_answer_goes_by_customer_service_message(api, db, settings, monkeypatch):
     monkeypatch.setattr(settings, "wechat_passive_reply_seconds", 0.0)
     wx = WeChat(api, openid="oLx9slowUser0000000000000001")
-    fields = wx.text("理财产品怎么赎回")
+    fields = wx.text("你好")
     first = await wx.post(fields)
     assert first.status_code == 200 and first.text == "success"
     await wechat_service.wait_for_background()  # the processing outlives the request …
     await get_dispatcher().drain()  # … and its answers go out through the outbox handler
     records = await wait_for(lambda: outbound(db, "wechat_cs", wx.openid))
-    assert [r.content for r in records] == [FALLBACK]
+    assert [r.content for r in records] == [GREETING]
     assert records[0].meta["demo"] is True
     messages = await messages_of(db, wx.openid)
     assert [m.sender_type for m in messages] == ["customer", "bot"]
@@ -262,7 +262,7 @@ async def test_claim_of_a_dead_process_is_taken_over(api, db):
         )
         await s.commit()
     reply = wx.reply(await wx.post(fields))
-    assert reply is not None and reply["Content"] == FALLBACK
+    assert reply is not None and reply["Content"] == GREETING
     assert len(await messages_of(db, wx.openid)) == 2
 
 
@@ -284,13 +284,13 @@ async def test_subscribe_welcome_and_unsubscribe_recorded(api, db):
 
 async def test_menu_clicks(api, db):
     wx = WeChat(api, openid="oLx9menuUser0000000000000001")
-    assert await wx.say("你好") == FALLBACK
+    assert await wx.say("你好") == GREETING
     tickets = wx.reply(await wx.post(wx.event("CLICK", key="MY_TICKETS")))
     assert tickets["Content"] == NEED_BINDING
     unknown = wx.reply(await wx.post(wx.event("CLICK", key="NOT_CONFIGURED", create_time=1)))
     assert unknown["Content"] == UNKNOWN_MENU
     human = wx.reply(await wx.post(wx.event("CLICK", key="HUMAN_AGENT", create_time=2)))
-    assert human["Content"] == TEXTS["zh-CN"]["handoff"]
+    assert human["Content"] == t("handoff_customer_request", "zh-CN")
     again = wx.reply(await wx.post(wx.event("CLICK", key="HUMAN_AGENT", create_time=3)))
     assert again["Content"] == ALREADY_QUEUED
     async with db.sessionmaker() as s:

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from lingxi.bot.service import TEXTS
+from lingxi.bot.texts import t
 from lingxi.channels.wechat import handlers as wechat_handlers
 from lingxi.channels.wechat import service as wechat_service
 from lingxi.channels.wechat.binding import TEXTS as BIND
@@ -20,7 +20,7 @@ from lingxi.identity.app_tokens import issue_demo_app_token
 from tests.channels.wechat_sim import WeChat, messages_of, otp_sent_to, outbound, wait_for
 from tests.chat_helpers import bearer, open_chat, say
 
-FALLBACK = TEXTS["zh-CN"]["fallback"]
+GREETING = t("greeting", "zh-CN")  # the bot's answer to 你好
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +56,7 @@ async def test_binding_makes_the_wechat_user_the_customer_on_one_timeline(api, d
 
     # … then continues on WeChat, anonymous until bound.
     wx = WeChat(api, openid="oLx9bindingUser0000000000001")
-    assert await wx.say("你好") == FALLBACK
+    assert await wx.say("你好") == GREETING
     await _bind(db, wx, customer.phone)
 
     conversation = await _conversation(db, wx.openid)
@@ -76,7 +76,7 @@ async def test_binding_makes_the_wechat_user_the_customer_on_one_timeline(api, d
     assert "138****" in contents and "******" in contents
 
     # The next message on WeChat is the customer's, named (masked) as the customer.
-    assert await wx.say("还有别的问题") == FALLBACK
+    assert await wx.say("你好") == GREETING
     last_customer = [m for m in await messages_of(db, wx.openid) if m.sender_type == "customer"][-1]
     assert last_customer.sender_name == "王*明"
 
@@ -126,7 +126,7 @@ async def test_binding_can_be_cancelled_and_bad_phones_are_counted(api, db):
     assert await wx.say("不记得了") == BIND["bad_phone"]
     assert await wx.say("取消") == BIND["cancelled"]
     assert "wechat_binding" not in (await _conversation(db, wx.openid)).context
-    assert await wx.say("你好") == FALLBACK  # back to the bot
+    assert await wx.say("你好") == GREETING  # back to the bot
     assert await wx.say("绑定") == BIND["ask_phone"]
     assert await wx.say("123") == BIND["bad_phone"]
     assert await wx.say("456") == BIND["bad_phone"]
@@ -142,7 +142,7 @@ async def test_bind_menu_starts_the_dialogue(api, db, make_customer):
 
 async def test_agent_replies_reach_the_wechat_user_by_customer_service_message(api, db, make_staff):
     wx = WeChat(api, openid="oLx9agentChatUser00000000001")
-    assert await wx.say("转人工") == TEXTS["zh-CN"]["handoff"]
+    assert await wx.say("转人工") == t("handoff_customer_request", "zh-CN")
     conversation = await _conversation(db, wx.openid)
     _, token = await make_staff("agent", display_name="客服小李")
     r = await api.post(f"/api/agent/conversations/{conversation.public_id}/accept", headers=bearer(token))

@@ -1,54 +1,74 @@
-"""The bot's turn in a conversation.
+"""The bot's turn in a conversation: the entry point the channels call.
 
-Until the trained NLU and declarative flows arrive (issue 3) the bot does three things: greets,
-hands over to a person when asked (or when the customer reports fraud), and otherwise tells the
-customer how to reach a person. Its replies are ordinary messages in the conversation.
+The dialogue (lingxi.bot.dialogue) understands the message with the trained intent model, runs the
+declarative flows (lingxi/bot/flows/*.yaml), answers from the knowledge base and hands over to people
+by policy (policy.yaml). Replies are ordinary bot messages in the conversation: text for every
+channel, with quick replies and cards in the payload for the H5 page.
 """
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lingxi.bot import dialogue
+from lingxi.bot.policy import get_policy
+from lingxi.bot.registry import get_flows, get_intent_model
+from lingxi.bot.replies import Reply
 from lingxi.conversations import service as conversations
 from lingxi.conversations.models import Conversation, StoredMessage
-from lingxi.core.actor import Actor
 
-_HANDOFF = re.compile(r"人工|客服|真人|转接|投诉|human|agent|person|operator|complain", re.IGNORECASE)
-_URGENT = re.compile(r"盗刷|诈骗|被骗|挂失|fraud|stolen|scam", re.IGNORECASE)
+REDACTED_CODE = "******"
 
-TEXTS = {
-    "zh-CN": {
-        "handoff": "好的，正在为您转接人工客服，请稍候。您可以继续描述问题，客服接入后会看到完整记录。",
-        "urgent": "涉及资金安全，已为您优先转接人工客服，请稍候。如需立即冻结卡片，也可拨打 95xxx 热线。",
-        "fallback": "您好，我是灵犀智能助手。请问您需要办理什么业务？如需人工服务，请回复“人工”。",
-    },
-    "en": {
-        "handoff": "Sure, connecting you to an agent. Keep describing the issue; they will see it all.",
-        "urgent": "This concerns the safety of your funds: you go first in line for an agent.",
-        "fallback": "Hello, I am the Lingxi assistant. How can I help? Reply 'agent' to talk to a person.",
-    },
-}
+
+def warm_up() -> None:
+    """Load and validate everything the bot needs (raises on a broken flow or policy file)."""
+    get_flows()
+    get_policy()
+    get_intent_model().predict("你好")
+
+
+def redact_inbound(conversation: Conversation, text: str) -> str:
+    """What to store of a customer message: a one-time code the bot is waiting for is never kept."""
+    if conversation.status == "bot" and dialogue.awaits_code(conversation) and dialogue.CODE.match(text):
+        return REDACTED_CODE
+    return text
 
 
 async def do_bot_turn(
-    *, session: AsyncSession, conversation: Conversation, message: StoredMessage
+    *, session: AsyncSession, conversation: Conversation, message: StoredMessage, text: str | None = None
 ) -> list[StoredMessage]:
-    """Answer a customer message while the conversation is with the bot; returns the bot's replies."""
+    """Answer a customer message while the conversation is with the bot; returns the stored replies.
+
+    `text` is the message as the customer sent it when the stored content was redacted.
+    """
     if conversation.status != "bot" or message.content_type != "text":
         return []
-    texts = TEXTS["en" if conversation.language.startswith("en") else "zh-CN"]
-    actor = Actor.system("bot")
-    if _URGENT.search(message.content):
-        reply_key, reason = "urgent", "urgent_keyword"
-    elif _HANDOFF.search(message.content):
-        reply_key, reason = "handoff", "customer_request"
-    else:
-        reply_key, reason = "fallback", ""
-    reply = await conversations.do_add_bot_message(
-        session=session, conversation=conversation, text=texts[reply_key]
+    replies = await dialogue.run_turn(
+        session=session, conversation=conversation, text=text or message.content
     )
-    if reason:
-        await conversations.do_queue(session=session, conversation=conversation, reason=reason, actor=actor)
-    return [reply]
+    return await _store(session, conversation, replies)
+
+
+async def do_request_handoff(
+    *, session: AsyncSession, conversation: Conversation, reason: str
+) -> list[StoredMessage]:
+    """Hand over to people on the customer's request made outside a message (e.g. a menu click)."""
+    if conversation.status != "bot":
+        return []
+    replies = await dialogue.run_handoff(session=session, conversation=conversation, reason=reason)
+    return await _store(session, conversation, replies)
+
+
+async def _store(
+    session: AsyncSession, conversation: Conversation, replies: list[Reply]
+) -> list[StoredMessage]:
+    stored = []
+    for reply in replies:
+        if not reply.text:
+            continue
+        stored.append(
+            await conversations.do_add_bot_message(
+                session=session, conversation=conversation, text=reply.text, payload=reply.payload or None
+            )
+        )
+    return stored

@@ -33,7 +33,7 @@ async def do_receive_many(
             conversations.MessageDraft(
                 conversation=item.conversation,
                 sender_type="customer",
-                content=item.text,
+                content=bot.redact_inbound(item.conversation, item.text),
                 client_msg_id=item.client_msg_id,
                 sender_name=item.sender_name,
             )
@@ -43,7 +43,9 @@ async def do_receive_many(
     results = []
     for item, (message, created) in zip(items, stored, strict=True):
         replies = (
-            await bot.do_bot_turn(session=session, conversation=item.conversation, message=message)
+            await bot.do_bot_turn(
+                session=session, conversation=item.conversation, message=message, text=item.text
+            )
             if created
             else []
         )

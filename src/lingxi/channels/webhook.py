@@ -391,17 +391,18 @@ async def do_ingest(
         payload: dict[str, Any] = {"source": source, "occurred_at": body.occurred_at.isoformat()}
         if body.reference:
             payload["reference"] = body.reference
+        text = (body.text or "").strip()
         message, created = await conversations.do_add_message(
             session=session,
             conversation=conversation,
             sender_type="customer",
-            content=(body.text or "").strip(),
+            content=bot.redact_inbound(conversation, text),
             client_msg_id=_client_msg_id(source, key),
             sender_name=name,
             payload=payload,
         )
         bot_replies = (
-            await bot.do_bot_turn(session=session, conversation=conversation, message=message)
+            await bot.do_bot_turn(session=session, conversation=conversation, message=message, text=text)
             if created
             else []
         )

@@ -14,6 +14,7 @@ from lingxi.core.timeutil import utcnow
 
 CHANNELS = ("webchat", "app", "wechat", "sms", "ivr", "webhook")
 STATUSES = ("bot", "queued", "assigned", "closed")
+BOT_OUTCOMES = ("resolved_by_bot", "handed_off", "abandoned")
 SENDER_TYPES = ("customer", "bot", "agent", "system")
 
 
@@ -23,6 +24,7 @@ class Conversation(Base):
         Index("ix_conversations_customer_started", "customer_id", "started_at"),
         Index("ix_conversations_status", "status", "last_message_at"),
         Index("ix_conversations_visitor", "visitor_id"),
+        Index("ix_conversations_bot_outcome", "bot_outcome", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,6 +46,8 @@ class Conversation(Base):
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     outcome: Mapped[str | None] = mapped_column(String(30), default=None)
+    # What the bot achieved, for the KPIs: resolved_by_bot | handed_off | abandoned (None: still open).
+    bot_outcome: Mapped[str | None] = mapped_column(String(20), default=None)
 
 
 class Message(Base):

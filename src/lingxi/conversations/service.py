@@ -63,6 +63,19 @@ async def list_messages(
     return (await session.scalars(stmt)).all()
 
 
+async def list_recent_messages(
+    *, session: AsyncSession, conversation_id: int, limit: int = 20
+) -> list[Message]:
+    """The last `limit` messages of a conversation, oldest first."""
+    stmt = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return list(reversed((await session.scalars(stmt)).all()))
+
+
 async def get_last_messages(*, session: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, Message]:
     if not conversation_ids:
         return {}

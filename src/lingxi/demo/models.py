@@ -110,3 +110,20 @@ class DemoWealthHolding(Base):
     redeemable: Mapped[bool] = mapped_column(default=True)
     redemption_rule: Mapped[str] = mapped_column(String(200))  # e.g. T+1 到账, 封闭期至 2027-03-01
     purchased_on: Mapped[date] = mapped_column(Date)
+
+
+class DemoServiceRequest(Base):
+    """Requests the demo core system accepted (card loss, instalments …) and product applications."""
+
+    __tablename__ = "demo_service_requests"
+    __table_args__ = (Index("ix_demo_service_requests_customer", "customer_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(40), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()

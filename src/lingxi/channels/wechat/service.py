@@ -38,7 +38,6 @@ from lingxi.channels.wechat.adapters import mask_openid
 from lingxi.channels.wechat.messages import Inbound, text_reply
 from lingxi.conversations import service as conversations
 from lingxi.conversations.models import Conversation, Message, StoredMessage
-from lingxi.core.actor import Actor
 from lingxi.core.db import commit, get_database
 from lingxi.core.events import emit
 from lingxi.customers import service as customers
@@ -297,13 +296,10 @@ async def _on_event(
         return message.id, [await _bot_says(session, conversation, NEED_BINDING)]
     if action == "handoff":
         if conversation.status == "bot":
-            await conversations.do_queue(
-                session=session,
-                conversation=conversation,
-                reason="customer_request",
-                actor=Actor.system("wechat_menu"),
+            replies = await bot.do_request_handoff(
+                session=session, conversation=conversation, reason="customer_request"
             )
-            return message.id, [await _bot_says(session, conversation, bot.TEXTS["zh-CN"]["handoff"])]
+            return message.id, replies
         if conversation.status == "queued":
             return message.id, [await _bot_says(session, conversation, ALREADY_QUEUED)]
         return message.id, []  # an agent is already there and sees the click
