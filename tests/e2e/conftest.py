@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
+from tests.banking_fixtures import banked  # noqa: F401 - a customer with cards, bills, holdings
+
 CHROMIUM = Path(os.environ.get("LINGXI_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -11,34 +11,18 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.async_api import Browser, expect
 
 from lingxi.identity.app_tokens import issue_demo_app_token
+from tests.e2e.pages import context as _context
+from tests.e2e.pages import message as _message
+from tests.e2e.pages import staff_login as _staff_login
+from tests.e2e.pages import watch_errors as _watch_errors
 
 pytestmark = pytest.mark.e2e
 
 QUESTION = "我的信用卡账单有问题，转人工"
 REPLY = "您好，我是客服，请问有什么可以帮您？"
-
-
-async def _context(browser: Browser, **kwargs: Any) -> BrowserContext:
-    return await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **kwargs)
-
-
-def _watch_errors(page: Page, errors: list[str]) -> None:
-    page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
-
-
-def _message(page: Page, sender_type: str, text: str) -> Locator:
-    return page.locator(f'[data-testid="message"][data-sender-type="{sender_type}"]', has_text=text)
-
-
-async def _staff_login(page: Page, url: str, username: str) -> None:
-    await page.goto(url)
-    await page.get_by_test_id("login-username").fill(username)
-    await page.get_by_test_id("login-password").fill("Passw0rd!")
-    await page.get_by_test_id("login-submit").click()
-    await expect(page.get_by_test_id("current-user")).to_be_visible()
 
 
 async def test_customer_reaches_an_agent(

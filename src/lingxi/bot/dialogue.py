@@ -86,6 +86,7 @@ CORRECTION = re.compile(
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 BOT = Actor.system("bot")
+SMALL_TALK = ("greeting", "thanks_goodbye")  # never a reason to leave a flow
 
 
 @dataclass(slots=True)
@@ -201,7 +202,12 @@ async def _dispatch(turn: Turn) -> None:
         await _handoff(turn, "customer_request", intent=state.get("flow"))
         return
     if sentiment_score(turn.text) <= policy.handoff.negative_sentiment:
-        await _handoff(turn, "negative_sentiment", intent=state.get("flow"))
+        # An upset customer reporting fraud or complaining goes to that desk, not the general queue.
+        route = policy.handoff.route_intents.get(turn.prediction.intent)
+        if route is not None and not turn.prediction.out_of_scope:
+            await _handoff(turn, route.reason, intent=turn.prediction.intent, urgent=route.urgent)
+        else:
+            await _handoff(turn, "negative_sentiment", intent=state.get("flow"))
         return
     if flow is not None:
         if await _continue_flow(turn, flow):
@@ -599,6 +605,7 @@ async def _not_an_answer(turn: Turn, flow: Flow, parsed: Parsed, slot_name: str 
         and not prediction.out_of_scope
         and prediction.confidence >= policy.understanding.switch
         and prediction.intent != flow.intent
+        and prediction.intent not in SMALL_TALK
     ):
         turn.say("switching", title=flow.title.get(turn.language))
         _end_flow(turn.state)

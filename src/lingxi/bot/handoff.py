@@ -73,6 +73,7 @@ async def do_handoff(
     handoff: dict[str, Any] = {
         "reason": reason,
         "intent": intent,
+        "intent_title": {lang: intent_title(intent, lang) for lang in ("zh-CN", "en")} if intent else {},
         "confidence": round(confidence, 3) if confidence is not None else None,
         "slots": slots,
         "verification_level": conversation.verification_level,

@@ -46,6 +46,19 @@ class AgentBrief(BaseModel):
     display_name: str
 
 
+class HandoffBrief(BaseModel):
+    """What the bot hands over with a conversation (slots are masked displays)."""
+
+    reason: str
+    intent: str | None = None
+    intent_title: dict[str, str] = {}  # zh-CN / en
+    confidence: float | None = None
+    slots: dict[str, str] = {}
+    verification_level: str
+    summary: dict[str, str] = {}  # zh-CN / en
+    urgent: bool = False
+
+
 class ConversationSummary(BaseModel):
     id: str
     channel: str
@@ -56,6 +69,9 @@ class ConversationSummary(BaseModel):
     assigned_agent: AgentBrief | None
     last_message: MessageRead | None
     handoff_reason: str | None = None
+    handoff: HandoffBrief | None = None
+    intent: str | None = None
+    skill_group: str | None = None
     started_at: datetime
     last_message_at: datetime
     closed_at: datetime | None = None

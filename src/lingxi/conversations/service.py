@@ -24,7 +24,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from lingxi.audit.service import do_record
 from lingxi.auth import service as auth
 from lingxi.conversations.models import Conversation, Message, StoredMessage
-from lingxi.conversations.schemas import AgentBrief, ConversationSummary, CustomerBrief, MessageRead
+from lingxi.conversations.schemas import (
+    AgentBrief,
+    ConversationSummary,
+    CustomerBrief,
+    HandoffBrief,
+    MessageRead,
+)
 from lingxi.core.actor import Actor
 from lingxi.core.errors import Conflict, NotFound, ValidationFailed
 from lingxi.core.events import emit
@@ -597,12 +603,22 @@ async def build_summaries(
                 else None,
                 last_message=MessageRead(**message_dict(c, last_message)) if last_message else None,
                 handoff_reason=c.context.get("handoff_reason"),
+                handoff=_handoff_brief(c.context.get("handoff")),
+                intent=c.intent,
+                skill_group=c.skill_group,
                 started_at=c.started_at,
                 last_message_at=c.last_message_at,
                 closed_at=c.closed_at,
             )
         )
     return summaries
+
+
+def _handoff_brief(handoff: Any) -> HandoffBrief | None:
+    if not isinstance(handoff, dict) or "reason" not in handoff:
+        return None
+    fields = {k: handoff[k] for k in HandoffBrief.model_fields if k in handoff and handoff[k] is not None}
+    return HandoffBrief(**{"verification_level": "L0", **fields})
 
 
 def message_reads(

@@ -74,3 +74,32 @@ export function messageOptions(m: ChatMessage): { label: string; value: string }
     })
     .filter((o) => o.label)
 }
+
+/** A card the bot sends (balances, bills, transactions, progress): rows of label / value / note. */
+export interface MessageCard {
+  type: string
+  title: string
+  rows: { label: string; value: string; note: string }[]
+  footer: string
+}
+
+export function messageCard(m: ChatMessage): MessageCard | null {
+  const card = m.payload?.card
+  if (!card || typeof card !== 'object') return null
+  const c = card as Record<string, unknown>
+  const rows = Array.isArray(c.rows) ? c.rows : []
+  return {
+    type: String(c.type ?? ''),
+    title: String(c.title ?? ''),
+    rows: rows
+      .filter((r): r is Record<string, unknown> => !!r && typeof r === 'object')
+      .map((r) => ({ label: String(r.label ?? ''), value: String(r.value ?? ''), note: String(r.note ?? '') })),
+    footer: String(c.footer ?? ''),
+  }
+}
+
+/** The bot asks for a one-time code: the page says where to type it. */
+export function asksForCode(m: ChatMessage): boolean {
+  const step = m.payload?.step_up
+  return !!step && typeof step === 'object' && Array.isArray((step as Record<string, unknown>).methods)
+}

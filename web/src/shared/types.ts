@@ -66,6 +66,18 @@ export interface CustomerBrief {
   is_vip?: boolean
 }
 
+/** What the bot hands over: the agent starts where the bot stopped. */
+export interface HandoffBrief {
+  reason: string
+  intent?: string | null
+  intent_title?: Record<string, string>
+  confidence?: number | null
+  slots: Record<string, string>
+  verification_level: string
+  summary: Record<string, string>
+  urgent?: boolean
+}
+
 export interface ConversationSummary {
   id: string
   channel: string
@@ -75,6 +87,9 @@ export interface ConversationSummary {
   assigned_agent: { id: number | string; display_name: string } | null
   last_message: MessageRead | null
   handoff_reason?: string | null
+  handoff?: HandoffBrief | null
+  intent?: string | null
+  skill_group?: string | null
   language?: string
   started_at: string
   last_message_at: string | null

@@ -22,6 +22,7 @@ const APP_TOKEN_KEY = 'lingxi.chat.app_token' // sessionStorage: lets "new conve
 const ACK_TIMEOUT_MS = 6_000
 const POLL_MS = 3_000
 const TYPING_SHOW_MS = 5_000
+const BOT_THINKING_MAX_MS = 8_000
 
 function storageGet(store: Storage, key: string): string | null {
   try {
@@ -73,6 +74,9 @@ export function useChat() {
   const agentName = ref<string | null>(null)
   const queuePosition = ref<number | null>(null)
   const agentTyping = ref(false)
+  // The bot answers in the same transaction as the message; this covers the round trip until it shows.
+  const botThinking = ref(false)
+  let botThinkingTimer: number | undefined
   const connection = ref<Connection>('connecting')
   const starting = ref(false)
   const demoCustomers = shallowRef<DemoCustomer[] | null>(null) // null: not demo mode
@@ -195,6 +199,7 @@ export function useChat() {
   // ---- messages ------------------------------------------------------------------------------
 
   function noteIncoming(m: MessageRead): void {
+    if (m.sender_type === 'bot' || m.sender_type === 'agent' || m.sender_type === 'system') botThinking.value = false
     const joined = m.payload?.agent_name // the system message "客服 X 已接入" names the agent
     if (typeof joined === 'string' && joined) agentName.value = joined
     if (m.sender_type === 'agent') {
@@ -262,6 +267,11 @@ export function useChat() {
     messages.value.push(
       pendingMessage({ clientMsgId: cmid, text, conversationId: s.conversation_id, senderType: 'customer' }),
     )
+    if (status.value === 'bot') {
+      botThinking.value = true
+      window.clearTimeout(botThinkingTimer)
+      botThinkingTimer = window.setTimeout(() => (botThinking.value = false), BOT_THINKING_MAX_MS)
+    }
     if (socket?.send({ type: 'message', client_msg_id: cmid, text })) {
       // No ack in time: send the same client_msg_id over REST (the server dedupes).
       ackTimers.set(cmid, window.setTimeout(() => void postMessage(cmid, text), ACK_TIMEOUT_MS))
@@ -380,6 +390,8 @@ export function useChat() {
     ackTimers.forEach((timer) => window.clearTimeout(timer))
     ackTimers.clear()
     window.clearTimeout(typingTimer)
+    window.clearTimeout(botThinkingTimer)
+    botThinking.value = false
     agentTyping.value = false
   }
 
@@ -394,6 +406,7 @@ export function useChat() {
     agentName,
     queuePosition,
     agentTyping,
+    botThinking,
     connection,
     starting,
     demoCustomers,
