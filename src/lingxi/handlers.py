@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ("lingxi.channels.wechat.handlers",)
+HANDLER_MODULES: tuple[str, ...] = ("lingxi.channels.wechat.handlers", "lingxi.bot.handlers")
 
 for _module in HANDLER_MODULES:
     importlib.import_module(_module)

@@ -207,3 +207,24 @@ async def test_wealth_redemption_rules_then_step_up_at_confirmation(banked, chat
     async with db.sessionmaker() as s:
         holding = await s.scalar(select(DemoWealthHolding).where(DemoWealthHolding.product_code == "AX30"))
     assert holding.units == 6000
+
+
+async def test_a_face_check_in_the_app_lets_the_waiting_flow_go_on(banked, chat_as, api):
+    import asyncio
+
+    from tests.chat_helpers import bearer
+
+    chat = await chat_as(banked.customer)
+    answer = await chat.say("我的卡丢了")
+    assert "验证码已发送" in answer and "biometric" in chat.replies[-1]["payload"]["step_up"]["methods"]
+    headers = bearer(chat.chat["session_token"])
+    r = await api.post("/api/identity/biometric/demo-assertion", json={"method": "face"}, headers=headers)
+    r = await api.post("/api/identity/biometric", json={"assertion": r.json()["assertion"]}, headers=headers)
+    assert r.status_code == 200 and r.json()["level"] == "L2"
+    for _ in range(50):  # the outbox handler resumes the flow right after the commit
+        items = (await api.get("/api/chat/messages", params={"after": chat.last_id}, headers=headers)).json()
+        texts = " ".join(m["content"] for m in items["items"])
+        if "挂失哪张卡" in texts:
+            break
+        await asyncio.sleep(0.1)
+    assert "身份验证通过" in texts and "挂失哪张卡" in texts

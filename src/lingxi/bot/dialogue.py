@@ -180,6 +180,30 @@ async def run_handoff(*, session: AsyncSession, conversation: Conversation, reas
     return turn.replies
 
 
+async def run_resume(*, session: AsyncSession, conversation: Conversation) -> list[Reply]:
+    """Go on with a flow that waited for a step-up the customer has since passed (e.g. in the app)."""
+    state = _load_state(conversation)
+    flow = get_flows().get(state.get("flow") or "")
+    awaiting = state.get("awaiting") or {}
+    if flow is None or awaiting.get("type") != "otp" or conversation.customer_id is None:
+        return []
+    turn = Turn(
+        session=session, conversation=conversation, text="", language=conversation.language, state=state
+    )
+    resume = int(awaiting.get("resume", 0))
+    required = flow.level if resume == 0 else getattr(flow.steps[resume], "level", None) or flow.level
+    if identity.LEVEL_RANK[await _effective_level(turn)] < identity.LEVEL_RANK[required]:
+        return []
+    try:
+        turn.say("step_up_done")
+        state["awaiting"] = None
+        state["step"] = resume
+        await _run_flow(turn, flow)
+    finally:
+        _save_state(conversation, state)
+    return turn.replies
+
+
 async def _dispatch(turn: Turn) -> None:
     state, policy = turn.state, get_policy()
     flow = get_flows().get(state.get("flow") or "")

@@ -59,6 +59,16 @@ async def do_request_handoff(
     return await _store(session, conversation, replies)
 
 
+async def do_resume_after_verification(
+    *, session: AsyncSession, conversation: Conversation
+) -> list[StoredMessage]:
+    """A step-up passed outside the chat (app biometric): the waiting flow goes on by itself."""
+    if conversation.status != "bot":
+        return []
+    replies = await dialogue.run_resume(session=session, conversation=conversation)
+    return await _store(session, conversation, replies)
+
+
 async def _store(
     session: AsyncSession, conversation: Conversation, replies: list[Reply]
 ) -> list[StoredMessage]:
