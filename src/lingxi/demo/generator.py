@@ -228,6 +228,7 @@ class CustomerBundle:
     cards: list[CardBundle] = field(default_factory=list)
     loans: list[dict[str, Any]] = field(default_factory=list)
     holdings: list[dict[str, Any]] = field(default_factory=list)
+    applications: list[dict[str, Any]] = field(default_factory=list)  # demo_service_requests rows
 
 
 @dataclass
@@ -1397,5 +1398,41 @@ def generate_demo_bank(*, today: date, count: int = DEFAULT_CUSTOMERS) -> list[C
         customer, points = _customer_rows(plan)
         bundle = CustomerBundle(customer=customer, contact_points=points)
         _Activity(plan, today, reg).build(bundle)
+        bundle.applications = _applications(plan, today)
         bundles.append(bundle)
     return bundles
+
+
+# Where a credit-card application can stand, as the customer reads it (status, stage).
+APPLICATION_STAGES: tuple[tuple[str, str], ...] = (
+    ("submitted", "已受理：资料已提交，等待审核"),
+    ("reviewing", "审批中：征信审核"),
+    ("reviewing", "审批中：电话核实（请留意95xxx来电）"),
+    ("approved", "已审批通过：制卡中，预计3个工作日内寄出"),
+    ("card_sent", "已寄出：EMS 运单已生成，请留意签收"),
+    ("rejected", "未通过：综合评分不足，3个月后可重新申请"),
+)
+
+
+def _applications(plan: Plan, today: date) -> list[dict[str, Any]]:
+    """About one customer in nine has a credit-card application in progress (its own random stream,
+    so adding applications changed no other demo data)."""
+    rng = random.Random(f"application:{plan.customer_no}")
+    if rng.random() >= 0.11:
+        return []
+    status, stage = rng.choice(APPLICATION_STAGES)
+    applied = today - timedelta(days=rng.randint(1, 20))
+    created = local_dt(applied, rng.randint(9, 21), rng.randint(0, 59))
+    updated = min(created + timedelta(days=rng.randint(0, 5), hours=rng.randint(1, 8)), local_dt(today, 8))
+    product = rng.choice([p for _, p, _, _ in vocab.CREDIT_CARDS.values()])
+    return [
+        {
+            "reference": f"CC{applied:%Y%m%d}{plan.index:06d}",
+            "kind": "credit_card_application",
+            "status": status,
+            "subject": "",
+            "detail": {"product": product, "stage": stage},
+            "created_at": created,
+            "updated_at": max(created, updated),
+        }
+    ]

@@ -31,6 +31,7 @@ from lingxi.demo.models import (
     DemoCard,
     DemoCreditBill,
     DemoLoan,
+    DemoServiceRequest,
     DemoTransaction,
     DemoWealthHolding,
 )
@@ -112,6 +113,7 @@ async def insert_bundles(*, session: AsyncSession, bundles: Sequence[CustomerBun
     transactions: list[dict[str, Any]] = []
     loans: list[dict[str, Any]] = []
     holdings: list[dict[str, Any]] = []
+    applications: list[dict[str, Any]] = []
     for n, (bundle, customer_id) in enumerate(zip(bundles, customer_ids, strict=True)):
         for c, card in enumerate(bundle.cards):
             account_id = account_ids[(n, card.account_index)] if card.account_index is not None else None
@@ -122,6 +124,7 @@ async def insert_bundles(*, session: AsyncSession, bundles: Sequence[CustomerBun
             transactions += [{**t, "account_id": account_id, "card_id": None} for t in account.transactions]
         loans += [{**loan, "customer_id": customer_id} for loan in bundle.loans]
         holdings += [{**h, "customer_id": customer_id} for h in bundle.holdings]
+        applications += [{**a, "customer_id": customer_id} for a in bundle.applications]
     card_ids = dict(zip(card_keys, await _insert_returning(session, DemoCard, cards), strict=True))
 
     bills: list[dict[str, Any]] = []
@@ -134,6 +137,7 @@ async def insert_bundles(*, session: AsyncSession, bundles: Sequence[CustomerBun
     await _insert(session, DemoCreditBill, bills)
     await _insert(session, DemoLoan, loans)
     await _insert(session, DemoWealthHolding, holdings)
+    await _insert(session, DemoServiceRequest, applications)
     await session.flush()
     return {
         "customers": len(customer_ids),
@@ -144,6 +148,7 @@ async def insert_bundles(*, session: AsyncSession, bundles: Sequence[CustomerBun
         "credit_bills": len(bills),
         "loans": len(loans),
         "wealth_holdings": len(holdings),
+        "applications": len(applications),
     }
 
 
