@@ -228,3 +228,25 @@ async def test_a_face_check_in_the_app_lets_the_waiting_flow_go_on(banked, chat_
             break
         await asyncio.sleep(0.1)
     assert "身份验证通过" in texts and "挂失哪张卡" in texts
+
+
+async def test_flows_work_as_text_on_wechat(banked, api, db):
+    """A bound WeChat user: numbered options instead of buttons, the card as lines of text."""
+    from lingxi.customers.models import ContactPoint
+    from lingxi.core.timeutil import utcnow
+    from tests.channels.wechat_sim import WeChat
+
+    wx = WeChat(api, openid="oLx9boundBotUser00000000001")
+    async with db.sessionmaker() as s:
+        s.add(
+            ContactPoint(
+                customer_id=banked.customer.id, kind="wechat_openid", value=wx.openid, verified_at=utcnow()
+            )
+        )
+        await s.commit()
+    answer = await wx.say("查余额")
+    assert "12,345.67" in answer and "· " in answer and banked.current_account not in answer
+    answer = await wx.say("查一下账单")
+    assert "1. 灵犀白金信用卡（尾号5678）" in answer and "2. 灵犀青春信用卡（尾号9012）" in answer
+    answer = await wx.say("1")
+    assert "8,650.00" in answer and "商户退款" in answer
