@@ -232,8 +232,8 @@ async def test_a_face_check_in_the_app_lets_the_waiting_flow_go_on(banked, chat_
 
 async def test_flows_work_as_text_on_wechat(banked, api, db):
     """A bound WeChat user: numbered options instead of buttons, the card as lines of text."""
-    from lingxi.customers.models import ContactPoint
     from lingxi.core.timeutil import utcnow
+    from lingxi.customers.models import ContactPoint
     from tests.channels.wechat_sim import WeChat
 
     wx = WeChat(api, openid="oLx9boundBotUser00000000001")
