@@ -146,3 +146,11 @@ async def test_wechat_menu_hand_off_carries_the_bot_context(api, db):
     async with db.sessionmaker() as s:
         conversation = await s.scalar(select(Conversation).where(Conversation.channel_user_id == wx.openid))
     assert conversation.status == "queued" and conversation.context["handoff"]["reason"] == "customer_request"
+
+
+async def test_a_vip_reporting_fraud_goes_to_the_fraud_desk_not_the_vip_desk(db, make_customer, chat_as):
+    vip = await make_customer(tier="private")
+    chat = await chat_as(vip)
+    await chat.say("有人盗刷了我的卡，我没有消费过")
+    conversation = await _conversation(db, chat)
+    assert conversation.status == "queued" and conversation.skill_group == "fraud_risk"

@@ -539,6 +539,7 @@ async def _ask(turn: Turn, flow: Flow, slot_name: str, *, problem: str | None = 
             turn.say("anything_else")
             turn.state["answered"] = True
             _end_flow(turn.state)
+            await _set_outcome(turn, "resolved_by_bot")  # the answer is that there is nothing to do
             return False
         labels = [c["display"] for c in candidates]
     elif slot.kind == "choice":

@@ -95,7 +95,7 @@ async def do_handoff(
     conversation.context = {**conversation.context, "handoff": handoff}
     if intent:
         conversation.intent = intent
-    conversation.skill_group = policy.skill_group(intent=intent, tier=tier, language=language)
+    conversation.skill_group = policy.skill_group(intent=intent, tier=tier, language=language, urgent=urgent)
     conversation.bot_outcome = "handed_off"
     await conversations.do_queue(
         session=session, conversation=conversation, reason=reason, actor=Actor.system("bot")

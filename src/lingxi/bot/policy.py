@@ -54,7 +54,12 @@ class Policy(_Strict):
         special = self.handoff.tiers.get(tier or "")
         return special.max_failures if special else self.handoff.max_failures
 
-    def skill_group(self, *, intent: str | None, tier: str | None, language: str) -> str:
+    def skill_group(
+        self, *, intent: str | None, tier: str | None, language: str, urgent: bool = False
+    ) -> str:
+        """Urgent matters go to their specialists even for VIPs; other VIP chats to the VIP desk."""
+        if urgent and intent in self.skill_groups.by_intent:
+            return self.skill_groups.by_intent[intent]
         if tier in self.handoff.tiers:
             return self.skill_groups.vip_group
         if intent in self.skill_groups.by_intent:
