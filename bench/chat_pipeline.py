@@ -198,6 +198,9 @@ async def run(opts: Options) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="lingxi-bench-"))
     url = opts.database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     agent_tokens, chat_tokens = await _prepare_database(url, opts)
+    from lingxi.settings import get_settings
+
+    ws_implementation = get_settings().ws_implementation  # as `lingxi run` serves (LINGXI_WS_IMPLEMENTATION)
     port = _free_port()
     env = {**os.environ, "LINGXI_DATABASE_URL": url, "LINGXI_LOG_LEVEL": "WARNING", "LINGXI_ENV": "test"}
     if opts.redis_url:
@@ -224,7 +227,7 @@ async def run(opts: Options) -> dict[str, Any]:
             "--log-level",
             "warning",
             "--ws",
-            "websockets-sansio",
+            ws_implementation,
             "--ws-per-message-deflate",
             "false",
             "--no-access-log",
@@ -285,6 +288,7 @@ async def run(opts: Options) -> dict[str, Any]:
         "benchmark": "chat_pipeline",
         "backend": "postgresql" if url.startswith("postgresql") else "sqlite",
         "realtime": "redis" if opts.redis_url else "in-process",
+        "websocket": ws_implementation,
         "customers": opts.customers,
         "agents": opts.agents,
         "offered_rate_per_s": opts.rate,

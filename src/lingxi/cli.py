@@ -70,7 +70,9 @@ def run(host: str | None, port: int | None, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        ws="websockets-sansio",
+        ws=settings.ws_implementation,
+        # Chat frames are small: compressing each costs more CPU than it saves bandwidth on a LAN.
+        ws_per_message_deflate=False,
         log_level="info",
     )
 

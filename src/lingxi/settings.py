@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    ws_implementation: str = Field(
+        "websockets-sansio",
+        description="uvicorn's WebSocket protocol: websockets-sansio | websockets | wsproto",
+    )
     bank_timezone: str = "Asia/Shanghai"
 
     # Staff sessions (JWT signed by the server).
