@@ -33,6 +33,7 @@ DOMAINS_WITH_ROUTES = (
     "conversations",
     "channels",
     "agents",
+    "knowledge",
 )
 
 WEB_APPS = {"chat": "customer", "agent": "agent", "console": "console"}
@@ -64,7 +65,12 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
 
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    # Knowledge imports carry spreadsheets: their own cap (the route also counts chunked bodies).
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=MAX_BODY_BYTES,
+        path_limits={"/api/knowledge/import": settings.knowledge_import_max_bytes + 64 * 1024},
+    )
 
     for domain in DOMAINS_WITH_ROUTES:
         module = importlib.import_module(f"lingxi.{domain}.views")
@@ -81,15 +87,17 @@ def create_app() -> FastAPI:
 class BodySizeLimit:
     """Refuses HTTP requests that announce a body over `max_bytes` (pure ASGI: sockets pass untouched)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, path_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            limit = self.path_limits.get(scope["path"], self.max_bytes)
             for name, value in scope["headers"]:
-                if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                    body = error_body("payload_too_large", f"Request body over {self.max_bytes} bytes.")
+                if name == b"content-length" and value.isdigit() and int(value) > limit:
+                    body = error_body("payload_too_large", f"Request body over {limit} bytes.")
                     await JSONResponse(body, status_code=413)(scope, receive, send)
                     return
         await self.app(scope, receive, send)

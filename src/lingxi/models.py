@@ -11,6 +11,7 @@ from lingxi.core.db import Base
 from lingxi.customers import models as customers_models
 from lingxi.demo import models as demo_models
 from lingxi.identity import models as identity_models
+from lingxi.knowledge import models as knowledge_models
 
 __all__ = [
     "Base",
@@ -24,4 +25,5 @@ __all__ = [
     "customers_models",
     "demo_models",
     "identity_models",
+    "knowledge_models",
 ]

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     webhook_max_skew_seconds: int = 300
 
     max_message_chars: int = 2000
+
+    # Knowledge base imports (.xlsx / .csv).
+    knowledge_import_max_bytes: int = 5 * 1024 * 1024
+    knowledge_import_max_rows: int = 2000
     web_dist: Path = PROJECT_ROOT / "web" / "dist"
     log_level: str = "INFO"
 

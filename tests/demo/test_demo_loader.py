@@ -45,7 +45,7 @@ async def test_loader_counts(demo_bank, demo_session):
     counts = demo_bank.counts or {}
     if counts:  # SQLite: the counts of the one load
         assert counts["customers"] == 240
-        assert counts["staff"] == 19
+        assert counts["staff"] == 20
         assert counts["skill_groups"] == 6
         assert counts["transactions"] > 15_000
         print(f"\ndemo bank load: {counts['milliseconds']} ms, {counts}")

@@ -112,6 +112,19 @@ EXPECTED: dict[tuple[str, str], Access] = {
     ("POST", "/api/agent/conversations/{conversation_id}/accept"): Perm.CHAT_HANDLE,
     ("POST", "/api/agent/conversations/{conversation_id}/messages"): Perm.CHAT_HANDLE,
     ("POST", "/api/agent/conversations/{conversation_id}/close"): Perm.CHAT_HANDLE,
+    # knowledge base: reading and search (agent assist) vs. writing, review, import and export
+    ("GET", "/api/knowledge/meta"): Perm.KNOWLEDGE_READ,
+    ("GET", "/api/knowledge/entries"): Perm.KNOWLEDGE_READ,
+    ("GET", "/api/knowledge/entries/{entry_id}"): Perm.KNOWLEDGE_READ,
+    ("GET", "/api/knowledge/search"): Perm.KNOWLEDGE_READ,
+    ("POST", "/api/knowledge/entries"): Perm.KNOWLEDGE_EDIT,
+    ("PUT", "/api/knowledge/entries/{entry_id}/draft"): Perm.KNOWLEDGE_EDIT,
+    ("POST", "/api/knowledge/entries/{entry_id}/submit"): Perm.KNOWLEDGE_EDIT,
+    ("POST", "/api/knowledge/entries/{entry_id}/approve"): Perm.KNOWLEDGE_EDIT,
+    ("POST", "/api/knowledge/entries/{entry_id}/reject"): Perm.KNOWLEDGE_EDIT,
+    ("POST", "/api/knowledge/entries/{entry_id}/withdraw"): Perm.KNOWLEDGE_EDIT,
+    ("POST", "/api/knowledge/import"): Perm.KNOWLEDGE_EDIT,
+    ("GET", "/api/knowledge/export"): Perm.KNOWLEDGE_EDIT,
 }
 
 # WebSocket routes: the token travels as ?token=…; without one the server sends an error frame and closes.

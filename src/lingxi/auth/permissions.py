@@ -10,7 +10,8 @@ class Perm(StrEnum):
     CHAT_MONITOR = "chat.monitor"  # see every conversation (supervisors)
     CUSTOMER_VIEW = "customer.view"  # masked 360 view
     CUSTOMER_REVEAL = "customer.reveal"  # audited reveal of masked data
-    KNOWLEDGE_EDIT = "knowledge.edit"
+    KNOWLEDGE_READ = "knowledge.read"  # search the knowledge base, read entries (agent assist)
+    KNOWLEDGE_EDIT = "knowledge.edit"  # write, review, import and export entries
     TICKET_HANDLE = "ticket.handle"
     STAFF_ADMIN = "staff.admin"  # manage staff users and skill groups
     AUDIT_READ = "audit.read"
@@ -18,13 +19,21 @@ class Perm(StrEnum):
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
-    "agent": frozenset({Perm.CHAT_HANDLE, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_REVEAL}),
+    "agent": frozenset({Perm.CHAT_HANDLE, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_REVEAL, Perm.KNOWLEDGE_READ}),
     "supervisor": frozenset(
-        {Perm.CHAT_HANDLE, Perm.CHAT_MONITOR, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_REVEAL, Perm.TICKET_HANDLE}
+        {
+            Perm.CHAT_HANDLE,
+            Perm.CHAT_MONITOR,
+            Perm.CUSTOMER_VIEW,
+            Perm.CUSTOMER_REVEAL,
+            Perm.TICKET_HANDLE,
+            Perm.KNOWLEDGE_READ,
+        }
     ),
     "back_office": frozenset({Perm.CUSTOMER_VIEW, Perm.TICKET_HANDLE}),
-    "knowledge_admin": frozenset({Perm.KNOWLEDGE_EDIT}),
-    "admin": frozenset({Perm.STAFF_ADMIN, Perm.DEV_INBOX}),  # manages staff; does not read chats
+    "knowledge_admin": frozenset({Perm.KNOWLEDGE_READ, Perm.KNOWLEDGE_EDIT}),
+    # Manages staff; does not read chats. Reads the knowledge base (what the bot tells customers).
+    "admin": frozenset({Perm.STAFF_ADMIN, Perm.DEV_INBOX, Perm.KNOWLEDGE_READ}),
     "auditor": frozenset({Perm.AUDIT_READ}),
 }
 

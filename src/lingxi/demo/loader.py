@@ -1,7 +1,9 @@
-"""Loads the demo bank into the configured database: customers, core-banking data, staff and skill groups.
+"""Loads the demo bank into the configured database: customers, core-banking data, staff and skill groups,
+and the published FAQ knowledge base.
 
-`lingxi demo` (and `make run`) call `load_demo_bank()`; it does nothing when customers exist unless
-`force=True`. Rows go in with bulk INSERTs (ids come back with RETURNING), so the load takes a few
+`lingxi demo` (and `make run`) call `load_demo_bank()`; it loads no customers when customers exist unless
+`force=True` (demo FAQ entries that are missing are still published). Rows go in with bulk INSERTs (ids
+come back with RETURNING), so the load takes a few
 seconds on SQLite; most of the time is the argon2 hashing of the staff passwords.
 """
 
@@ -26,6 +28,7 @@ from lingxi.customers.models import ContactPoint, Customer
 from lingxi.customers.service import bank_today
 from lingxi.demo import vocab
 from lingxi.demo.generator import DEFAULT_CUSTOMERS, CustomerBundle, generate_demo_bank
+from lingxi.demo.knowledge import load_demo_knowledge
 from lingxi.demo.models import (
     DemoAccount,
     DemoCard,
@@ -54,7 +57,10 @@ async def load_demo_bank(
     async with get_database().sessionmaker() as session:
         existing = int(await session.scalar(select(func.count()).select_from(Customer)) or 0)
         if existing and not force:
-            return {"skipped": 1, "customers": existing}
+            # A bank loaded before the knowledge base existed still gets the demo FAQ.
+            knowledge = await load_demo_knowledge(session=session, actor=LOADER_ACTOR)
+            await session.commit()
+            return {"skipped": 1, "customers": existing, **knowledge}
         bundles = generate_demo_bank(today=today or bank_today(), count=customers)
         numbers = [b.customer["customer_no"] for b in bundles]
         clash = await session.scalar(select(func.count()).where(Customer.customer_no.in_(numbers)))
@@ -65,6 +71,7 @@ async def load_demo_bank(
             )
         counts = await insert_bundles(session=session, bundles=bundles)
         counts.update(await load_staff(session=session))
+        counts.update(await load_demo_knowledge(session=session, actor=LOADER_ACTOR))
         do_record(
             session=session,
             actor=LOADER_ACTOR,

@@ -775,6 +775,8 @@ STAFF: tuple[tuple[str, str, str, str | None, str, str, int, dict[str, int]], ..
     ("backoffice01", "何静", "back_office", "BJ001", "北京分行营业部 运营管理", "zh-CN", 5, {}),
     ("backoffice02", "高磊", "back_office", None, "总行 运营中心", "zh-CN", 5, {}),
     ("kadmin", "罗佳", "knowledge_admin", None, "远程银行中心 知识管理", "zh-CN,en", 5, {}),
+    # A second knowledge admin: published answers need a reviewer who did not write them (four-eyes).
+    ("kadmin2", "周静怡", "knowledge_admin", None, "远程银行中心 知识管理", "zh-CN", 5, {}),
     ("admin", "系统管理员", "admin", None, "总行 信息科技部", "zh-CN,en", 5, {}),
     ("auditor", "谢雨", "auditor", None, "总行 审计部", "zh-CN", 5, {}),
 )

@@ -4,6 +4,7 @@ export const Perm = {
   CHAT_MONITOR: 'chat.monitor',
   CUSTOMER_VIEW: 'customer.view',
   CUSTOMER_REVEAL: 'customer.reveal',
+  KNOWLEDGE_READ: 'knowledge.read',
   KNOWLEDGE_EDIT: 'knowledge.edit',
   TICKET_HANDLE: 'ticket.handle',
   STAFF_ADMIN: 'staff.admin',
