@@ -66,7 +66,7 @@ async def test_loader_counts(demo_bank, demo_session):
 
 
 async def test_second_load_is_skipped_and_force_refuses_duplicates(demo_db):
-    assert await load_demo_bank(today=TODAY) == {"skipped": 1, "customers": 240}
+    assert await load_demo_bank(today=TODAY) == {"skipped": 1, "customers": 240, "faq_entries": 0}
     with pytest.raises(Conflict):
         await load_demo_bank(today=TODAY, force=True)
 
@@ -269,6 +269,7 @@ async def test_staff_and_skill_groups(demo_session):
         "backoffice01",
         "backoffice02",
         "kadmin",
+        "kadmin2",
         "admin",
         "auditor",
     }
@@ -276,6 +277,7 @@ async def test_staff_and_skill_groups(demo_session):
     assert users["backoffice01"].branch_code == "BJ001" and users["backoffice01"].role == "back_office"
     assert users["backoffice02"].branch_code is None
     assert users["kadmin"].role == "knowledge_admin" and users["auditor"].role == "auditor"
+    assert users["kadmin2"].role == "knowledge_admin"  # the second pair of eyes for the knowledge base
     assert all(users[f"agent{n:02d}"].branch_code is None for n in range(1, 13))
     assert "en" in users["agent11"].languages
     user = await auth_service.do_login(session=s, username="agent01", password=vocab.DEMO_PASSWORD, ip=None)

@@ -11,6 +11,7 @@ too, in any order):
     similar_questions   one per line inside the cell
     answer              required: the HTML subset (p, br, ul, ol, li, b, em, http(s) links) or plain text
     channels            empty = every channel; else names separated by commas: webchat, app, wechat, sms, ivr
+                        (or 网页, APP, 微信, 短信, 电话)
     valid_from          optional date YYYY-MM-DD (bank-local, inclusive)
     valid_to            optional date YYYY-MM-DD
 
@@ -44,6 +45,7 @@ from lingxi.core.actor import Actor
 from lingxi.core.errors import DomainError, TooLarge, ValidationFailed
 from lingxi.knowledge import service
 from lingxi.knowledge.models import CHANNELS, KnowledgeEntry, KnowledgeVersion
+from lingxi.knowledge.richtext import sanitize_answer
 from lingxi.knowledge.schemas import KEY_PATTERN, EntryContent
 
 FileFormat = Literal["xlsx", "csv"]
@@ -77,6 +79,16 @@ COLUMN_ALIASES = {
     "失效日期": "valid_to",
     "状态": "status",
     "版本": "version",
+}
+CHANNEL_ALIASES = {
+    "网页": "webchat",
+    "网页聊天": "webchat",
+    "web": "webchat",
+    "手机银行": "app",
+    "微信": "wechat",
+    "短信": "sms",
+    "电话": "ivr",
+    "语音": "ivr",
 }
 LANGUAGE_ALIASES = {
     "zh-cn": "zh-CN",
@@ -246,7 +258,8 @@ def _split_channels(value: Any) -> list[str]:
     text = _cell_text(value)
     for separator in ("，", "、", ";", "；", " ", "\n"):
         text = text.replace(separator, ",")
-    return [part.strip().lower() for part in text.split(",") if part.strip()]
+    parts = [part.strip().lower() for part in text.split(",") if part.strip()]
+    return [CHANNEL_ALIASES.get(part, part) for part in parts]
 
 
 # --------------------------------------------------------------------------------------------- checking
@@ -397,6 +410,10 @@ def _parse_row(
                 values[column] = _parse_date(raw)
             except ValueError as exc:
                 problems.append(_problem(number, column, positions, str(exc)))
+    if values["answer"]:
+        answer = service.answer_problem(sanitize_answer(values["answer"]))
+        if answer is not None:
+            problems.append(_problem(number, "answer", positions, f"answer {answer[1]}"))
     try:
         content = EntryContent(**values)
     except ValidationError as exc:
@@ -406,10 +423,6 @@ def _parse_row(
             message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
             problems.append(_problem(number, column, positions, message))
         return None
-    try:
-        service.check_content(content)
-    except ValidationFailed as exc:
-        problems.append(_problem(number, "answer", positions, exc.message))
     if len(problems) > before:
         return None
     return ParsedRow(row=number, key=key, content=content)

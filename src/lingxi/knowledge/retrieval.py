@@ -31,7 +31,8 @@ the scale and intercept by Platt scaling of that utility on right/wrong candidat
 a probability). A base with fewer than MIN_CALIBRATION_QUERIES such questions, or a fit with a
 non-positive weight, uses DEFAULT_CALIBRATION (the fit on the demo knowledge base, rounded).
 
-Decision: `answer` when the top score ≥ ANSWER_THRESHOLD and leads the second by ≥ ANSWER_MARGIN;
+Decision: `answer` when the query is one of the entry's questions (after normalisation and synonyms), or
+when the top score ≥ ANSWER_THRESHOLD and leads the second by ≥ ANSWER_MARGIN;
 `suggest` (offer the top three, "您是想问：…") when the top score ≥ SUGGEST_THRESHOLD; else `none`.
 The thresholds were chosen on held-out NLU evaluation phrasings (docs/knowledge.md).
 """
@@ -467,6 +468,10 @@ class FaqIndex:
         self.starts = np.concatenate([[0], np.cumsum([len(e.questions) for e in self.entries])]).astype(int)
         self.sizes = np.diff(self.starts).astype(np.float64)
         self.stats.documents = len(self.documents)
+        # A query that is exactly one of the questions (after normalising) is answered by its entry.
+        self.exact: dict[str, int] = {}
+        for d, question in enumerate(self.documents):
+            self.exact.setdefault(canonical_text(question), int(self.owner[d]))
         self._filters()
         self.calibration = DEFAULT_CALIBRATION
         if not self.documents:
@@ -594,8 +599,11 @@ class FaqIndex:
             np.argpartition(-scores, wanted - 1)[:wanted] if wanted < len(scores) else np.arange(len(scores))
         )
         order = sorted((int(i) for i in candidates), key=lambda i: (-scores[i], self.entries[i].entry_id))
+        exact = self.exact.get(canonical_text(query))
+        if exact is not None and serving[exact]:
+            order = [exact, *(i for i in order if i != exact)][: len(order)]
         hits = tuple(self._hit(i, signals, float(scores[i])) for i in order)
-        decision = decide([h.score for h in hits])
+        decision = "answer" if exact is not None and serving[exact] else decide([h.score for h in hits])
         return SearchResult(decision, hits[:limit], query, self.language, channel or "", self.revision)
 
     def _hit(self, i: int, signals: dict[str, np.ndarray], score: float) -> Hit:

@@ -38,7 +38,9 @@ class EntryContent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     standard_question: Question
-    similar_questions: list[Question] = Field(default_factory=list, max_length=MAX_SIMILAR)
+    similar_questions: list[Annotated[str, Field(max_length=MAX_QUESTION_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_SIMILAR, description="blank lines are dropped"
+    )
     answer: str = Field(
         min_length=1, max_length=MAX_RAW_ANSWER_CHARS, description="HTML subset or plain text"
     )

@@ -227,21 +227,26 @@ class CleanContent:
     language: str
 
 
+def answer_problem(answer_html: str) -> tuple[str, str] | None:
+    """(code, problem) when a sanitised answer cannot be stored, else None."""
+    if not answer_html:
+        return "empty_answer", "empty after sanitising"
+    if len(answer_html) > MAX_ANSWER_CHARS:
+        return "answer_too_long", f"over {MAX_ANSWER_CHARS} characters"
+    return None
+
+
 def check_content(content: EntryContent) -> CleanContent:
     """Sanitise the answer; ValidationFailed (field `answer`) when nothing is left or it is too long."""
     answer_html = sanitize_answer(content.answer)
-    if not answer_html:
-        raise ValidationFailed(
-            "The answer has no text once unsafe markup is removed.",
-            code="empty_answer",
-            details=[{"field": "answer", "problem": "empty after sanitising"}],
-        )
-    if len(answer_html) > MAX_ANSWER_CHARS:
-        raise ValidationFailed(
-            f"The answer is longer than {MAX_ANSWER_CHARS} characters.",
-            code="answer_too_long",
-            details=[{"field": "answer", "problem": f"over {MAX_ANSWER_CHARS} characters"}],
-        )
+    problem = answer_problem(answer_html)
+    if problem is not None:
+        code, text = problem
+        message = {
+            "empty_answer": "The answer has no text once unsafe markup is removed.",
+            "answer_too_long": f"The answer is longer than {MAX_ANSWER_CHARS} characters.",
+        }[code]
+        raise ValidationFailed(message, code=code, details=[{"field": "answer", "problem": text}])
     return CleanContent(
         standard_question=content.standard_question,
         similar_questions=list(content.similar_questions),
@@ -371,7 +376,9 @@ async def do_create_entry(
             session.add(entry)
     except IntegrityError:  # the same key created by a concurrent request a moment ago
         raise Conflict(f"The key '{key}' is already used by another entry.", code="key_taken") from None
-    version = KnowledgeVersion(entry_id=entry.id, number=1, status="draft", author_id=staff_id(actor))
+    version = KnowledgeVersion(
+        entry_id=entry.id, number=1, status="draft", author_id=staff_id(actor), contributor_ids=[]
+    )
     version.author_name = actor.name[:100]
     _apply(version, clean)
     _add_contributor(version, actor)
@@ -413,10 +420,13 @@ async def do_save_draft(
         version.updated_at = utcnow()
     else:
         version = KnowledgeVersion(
-            entry_id=entry.id, number=head.number + 1, status="draft", author_id=staff_id(actor)
+            entry_id=entry.id,
+            number=head.number + 1,
+            status="draft",
+            author_id=staff_id(actor),
+            contributor_ids=[],
         )
         version.author_name = actor.name[:100]
-        version.contributor_ids = []
         session.add(version)
     _apply(version, clean)
     _add_contributor(version, actor)

@@ -1,0 +1,3 @@
+from tests.knowledge.helpers import editors
+
+__all__ = ["editors"]
