@@ -42,7 +42,9 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -73,6 +75,8 @@ MIN_CALIBRATION_QUERIES = 40
 MAX_CALIBRATION_QUERIES = 600  # a seeded sample beyond this: plenty for three weights
 CALIBRATION_CANDIDATES = 10
 RANKING_RIDGE = 0.01
+SVD_FIT_ROWS = 12_000  # the SVD of a larger base is fitted on a seeded sample (all rows are projected)
+TOKEN_CACHE = 65_536  # texts whose tokens and intent probabilities a process remembers between rebuilds
 
 FEATURES = ("lexical", "semantic", "intent_prior")
 
@@ -257,8 +261,10 @@ def canonical_text(text: str) -> str:
     return pattern.sub(lambda m: canonical[m.group(0)], normalized)
 
 
-def lexical_tokens(text: str) -> list[str]:
-    """BM25 tokens of a text: words (Chinese by jieba, English stemmed) and Chinese character bigrams."""
+@lru_cache(maxsize=TOKEN_CACHE)
+def lexical_tokens(text: str) -> tuple[str, ...]:
+    """BM25 tokens of a text: words (Chinese by jieba, English stemmed) and Chinese character bigrams.
+    Cached: a rebuild after one publication re-tokenises only the questions that changed."""
     normalized = canonical_text(text)
     tokens: list[str] = []
     for word in word_tokens(normalized):
@@ -269,12 +275,13 @@ def lexical_tokens(text: str) -> list[str]:
             tokens.append(_stem(word))
     for run in _CJK_RUN.findall(normalized):
         tokens.extend(f"·{run[i : i + 2]}" for i in range(len(run) - 1))
-    return tokens
+    return tuple(tokens)
 
 
-def semantic_tokens(normalized: str) -> list[str]:
-    """Features of the LSA space: character n-grams and words of a normalised text."""
-    return [*char_ngrams(normalized), *(f"w:{w}" for w in word_tokens(normalized) if w.strip("#"))]
+@lru_cache(maxsize=TOKEN_CACHE)
+def semantic_tokens(normalized: str) -> tuple[str, ...]:
+    """Features of the LSA space: character n-grams and words of a normalised text (cached)."""
+    return (*char_ngrams(normalized), *(f"w:{w}" for w in word_tokens(normalized) if w.strip("#")))
 
 
 # --------------------------------------------------------------------------------------------- BM25
@@ -333,7 +340,9 @@ class Bm25:
 
 
 class SemanticSpace:
-    """Sublinear TF-IDF of `semantic_tokens` reduced by a truncated SVD, rows L2-normalised."""
+    """Sublinear TF-IDF of `semantic_tokens` reduced by a truncated SVD, rows L2-normalised.
+
+    `rows` holds the reduced vectors of the texts it was fitted on, in order (no second transform)."""
 
     def __init__(self, texts: Sequence[str], *, components: int = SVD_COMPONENTS, seed: int = 0) -> None:
         from sklearn.decomposition import TruncatedSVD
@@ -344,17 +353,18 @@ class SemanticSpace:
         matrix = self.vectorizer.fit_transform(normalized)
         k = max(1, min(components, matrix.shape[0] - 1, matrix.shape[1] - 1))
         self.svd = TruncatedSVD(n_components=k, random_state=seed, algorithm="randomized", n_iter=4)
-        self.svd.fit(matrix)
+        sample = matrix
+        if matrix.shape[0] > SVD_FIT_ROWS:
+            rng = np.random.default_rng(seed)
+            sample = matrix[np.sort(rng.choice(matrix.shape[0], size=SVD_FIT_ROWS, replace=False))]
+        self.svd.fit(sample)
         self.vocabulary: dict[str, int] = self.vectorizer.vocabulary_
         self.idf = np.asarray(self.vectorizer.idf_, dtype=np.float64)
         self.components_t = np.ascontiguousarray(self.svd.components_.T)  # terms × k
-
-    def embed_many(self, texts: Sequence[str]) -> np.ndarray:
-        reduced = self.vectorizer.transform([canonical_text(t) for t in texts]) @ self.components_t
-        return _unit_rows(np.asarray(reduced))
+        self.rows = _unit_rows(np.asarray(matrix @ self.components_t))
 
     def embed(self, text: str) -> np.ndarray:
-        """One text, without scikit-learn's per-call overhead (the same arithmetic as embed_many)."""
+        """One text, without scikit-learn's per-call overhead (the arithmetic of the fitted `rows`)."""
         counts: dict[int, int] = {}
         for gram in semantic_tokens(canonical_text(text)):
             j = self.vocabulary.get(gram)
@@ -388,12 +398,25 @@ class IntentPrior:
         self.model = model
         self.labels: list[str] = list(model.labels)
         self.positions = {label: i for i, label in enumerate(self.labels)}
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """(len(texts), len(labels)) probabilities, rows summing to 1."""
+        """(len(texts), len(labels)) probabilities, rows summing to 1. Remembered per text (bounded), so
+        a rebuild asks the model only about questions it has not seen."""
         if not texts:
             return np.zeros((0, len(self.labels)))
-        return np.asarray(self.model.predict_proba(list(texts)), dtype=np.float64)
+        with self._lock:
+            found = {t: self._memo[t] for t in texts if t in self._memo}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            computed = np.asarray(self.model.predict_proba(missing), dtype=np.float64)
+            found.update(zip(missing, computed, strict=True))
+            with self._lock:
+                self._memo.update(zip(missing, computed, strict=True))
+                while len(self._memo) > TOKEN_CACHE:
+                    self._memo.popitem(last=False)
+        return np.vstack([found[t] for t in texts])
 
     def query(self, text: str) -> np.ndarray | None:
         """The query's probabilities, or None when the model has no opinion (out of scope)."""
@@ -485,8 +508,9 @@ class FaqIndex:
         timed("bm25", t)
         t = time.perf_counter()
         self.space = SemanticSpace([*self.documents, *background])
-        self.doc_vectors = self.space.embed_many(self.documents)
+        self.doc_vectors = self.space.rows[: len(self.documents)]
         self.centroids = np.add.reduceat(self.doc_vectors, self.starts[:-1], axis=0)
+        self.centroid_lengths = np.linalg.norm(self.centroids, axis=1)
         timed("lsa", t)
         t = time.perf_counter()
         self._intent_profiles()
@@ -531,6 +555,13 @@ class FaqIndex:
         for e, entry in enumerate(self.entries):
             if entry.intent is not None and entry.intent in self.prior.positions:
                 self.declared[e] = self.prior.positions[entry.intent]
+        # entries × labels: the mean of the questions' probabilities, blended with the declared intent.
+        mean = np.add.reduceat(self.doc_intents, self.starts[:-1], axis=0) / self.sizes[:, None]
+        declared = np.zeros_like(mean)
+        rows = np.flatnonzero(self.declared >= 0)
+        declared[rows, self.declared[rows]] = 1.0
+        w = DECLARED_INTENT_WEIGHT
+        self.profiles = np.where((self.declared >= 0)[:, None], (1 - w) * mean + w * declared, mean)
 
     # ------------------------------------------------------------------ signals
 
@@ -542,14 +573,17 @@ class FaqIndex:
         term_ids, mass = self.bm25.query_terms(lexical_tokens(query))
         lexical_docs = self.bm25.scores(term_ids) / mass if mass > 0 else np.zeros(len(self.documents))
         query_vector = self.space.embed(query)
-        centroids = self.centroids
-        if exclude_document is not None:
+        dots = self.centroids @ query_vector
+        lengths = self.centroid_lengths
+        if exclude_document is not None:  # the entry's centroid without that question
+            own = int(self.owner[exclude_document])
+            rest = self.centroids[own] - self.doc_vectors[exclude_document]
+            dots[own] = float(rest @ query_vector)
+            lengths = lengths.copy()
+            lengths[own] = float(np.linalg.norm(rest))
             lexical_docs[exclude_document] = -np.inf
-            centroids = centroids.copy()
-            centroids[int(self.owner[exclude_document])] -= self.doc_vectors[exclude_document]
         lexical = np.maximum.reduceat(lexical_docs, self.starts[:-1])
-        lengths = np.linalg.norm(centroids, axis=1)
-        semantic = (centroids @ query_vector) / np.where(lengths > 0, lengths, 1.0)
+        semantic = dots / np.where(lengths > 0, lengths, 1.0)
         return {
             "lexical": np.clip(np.where(np.isfinite(lexical), lexical, 0.0), 0.0, 1.0),
             "semantic": semantic,
@@ -565,18 +599,16 @@ class FaqIndex:
         probabilities = self.prior.query(query)
         if probabilities is None:  # the model has no opinion: neither evidence for nor against
             return np.zeros(len(self.entries))
-        per_doc = self.doc_intents @ probabilities
-        sums = np.add.reduceat(per_doc, self.starts[:-1])
-        sizes = self.sizes
-        if exclude_document is not None:
+        prior = self.profiles @ probabilities
+        if exclude_document is not None:  # leave-one-out: the entry's profile without that question
             own = int(self.owner[exclude_document])
-            sums[own] -= per_doc[exclude_document]
-            sizes = sizes.copy()
-            sizes[own] -= 1
-        mean = sums / np.maximum(sizes, 1.0)
-        declared = probabilities[np.maximum(self.declared, 0)]
-        w = DECLARED_INTENT_WEIGHT
-        return np.where(self.declared >= 0, (1 - w) * mean + w * declared, mean)
+            others = [d for d in range(self.starts[own], self.starts[own + 1]) if d != exclude_document]
+            mean = float((self.doc_intents[others] @ probabilities).mean()) if others else 0.0
+            if self.declared[own] >= 0:
+                w = DECLARED_INTENT_WEIGHT
+                mean = (1 - w) * mean + w * float(probabilities[self.declared[own]])
+            prior[own] = mean
+        return prior
 
     @staticmethod
     def feature_matrix(signals: dict[str, np.ndarray]) -> np.ndarray:
