@@ -25,6 +25,31 @@ export interface RequestOptions {
   /** Override the client's token (e.g. a customer session token). */
   token?: string | null
   signal?: AbortSignal
+  /** Answer the body as a file ({blob, filename}) instead of parsing JSON (downloads). */
+  raw?: boolean
+}
+
+export interface Download {
+  blob: Blob
+  filename: string
+}
+
+async function downloaded(res: Response): Promise<Download> {
+  const disposition = res.headers.get('Content-Disposition') ?? ''
+  const match = /filename="?([^";]+)"?/.exec(disposition)
+  return { blob: await res.blob(), filename: match?.[1] ?? 'download' }
+}
+
+/** Hand a downloaded file to the browser (an object URL on a temporary link). */
+export function saveFile({ blob, filename }: Download): void {
+  const url = URL.createObjectURL(blob)
+  const link = document.createElement('a')
+  link.href = url
+  link.download = filename
+  document.body.appendChild(link)
+  link.click()
+  link.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
 }
 
 export interface ApiClientOptions {
@@ -69,16 +94,19 @@ export function createApi(options: ApiClientOptions = {}) {
     const token = opts.token !== undefined ? opts.token : (options.token?.() ?? null)
     const headers: Record<string, string> = { Accept: 'application/json', 'Accept-Language': currentLocale() }
     if (token) headers.Authorization = `Bearer ${token}`
-    if (opts.body !== undefined) headers['Content-Type'] = 'application/json'
+    // FormData (file uploads) sets its own multipart Content-Type with the boundary.
+    const isForm = typeof FormData !== 'undefined' && opts.body instanceof FormData
+    if (opts.body !== undefined && !isForm) headers['Content-Type'] = 'application/json'
     let error: ApiError
     try {
       const res = await fetch(buildUrl(path, opts.query), {
         method,
         headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        body: opts.body === undefined ? undefined : isForm ? (opts.body as FormData) : JSON.stringify(opts.body),
         signal: opts.signal,
       })
       if (res.ok) {
+        if (opts.raw) return (await downloaded(res)) as T
         if (res.status === 204) return undefined as T
         const text = await res.text()
         return (text ? JSON.parse(text) : undefined) as T
@@ -101,6 +129,13 @@ export function createApi(options: ApiClientOptions = {}) {
     put: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('PUT', path, { ...opts, body }),
     patch: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('PATCH', path, { ...opts, body }),
     delete: <T>(path: string, opts?: RequestOptions) => request<T>('DELETE', path, opts),
+    /** POST a file as multipart/form-data (field name `file`). */
+    upload: <T>(path: string, file: File | Blob, filename: string, opts?: RequestOptions) => {
+      const form = new FormData()
+      form.append('file', file, filename)
+      return request<T>('POST', path, { ...opts, body: form })
+    },
+    download: (path: string, opts?: RequestOptions) => request<Download>('GET', path, { ...opts, raw: true }),
   }
 }
 

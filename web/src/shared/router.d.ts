@@ -8,5 +8,7 @@ declare module 'vue-router' {
     perm?: string
     /** i18n key of the menu label (console). */
     label?: string
+    /** Not a menu item (pages reached from another page, e.g. an editor). */
+    hidden?: boolean
   }
 }

@@ -17,6 +17,31 @@ export const pages: RouteRecordRaw[] = [
     meta: { label: 'console.menu.audit', perm: Perm.AUDIT_READ },
   },
   {
+    path: 'knowledge',
+    name: 'knowledge',
+    component: () => import('./knowledge/KnowledgeListView.vue'),
+    meta: { label: 'console.menu.knowledge', perm: Perm.KNOWLEDGE_READ },
+  },
+  {
+    path: 'knowledge/review',
+    name: 'knowledgeReview',
+    component: () => import('./knowledge/KnowledgeReviewView.vue'),
+    meta: { label: 'console.menu.knowledgeReview', perm: Perm.KNOWLEDGE_EDIT },
+  },
+  {
+    path: 'knowledge/search',
+    name: 'knowledgeSearch',
+    component: () => import('./knowledge/KnowledgeSearchView.vue'),
+    meta: { label: 'console.menu.knowledgeSearch', perm: Perm.KNOWLEDGE_READ },
+  },
+  {
+    // "new" or an entry id: the editor with the workflow buttons and the version history
+    path: 'knowledge/entries/:id',
+    name: 'knowledgeEntry',
+    component: () => import('./knowledge/KnowledgeEditView.vue'),
+    meta: { perm: Perm.KNOWLEDGE_READ, hidden: true },
+  },
+  {
     path: 'inbox',
     name: 'inbox',
     component: () => import('./InboxView.vue'),
