@@ -46,7 +46,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -89,6 +89,7 @@ class Calibration:
     intercept: float
     source: Literal["fitted", "default"]
     queries: int = 0
+    note: str = ""  # why the default is used
 
     def score(self, features: np.ndarray) -> np.ndarray:
         z = features @ np.asarray(self.weights) + self.intercept
@@ -100,6 +101,7 @@ class Calibration:
             "intercept": round(self.intercept, 3),
             "source": self.source,
             "queries": self.queries,
+            **({"note": self.note} if self.note else {}),
         }
 
 
@@ -197,36 +199,36 @@ _EN_STOP = frozenset(
     "how this that these those there here any some get got getting want wanted need like know tell let "
     "s t ll ve re d m".split()
 )
+# (suffix, replacement), longest first: "activation" → "activate", then the final "e" goes.
 _EN_SUFFIXES = (
-    "ational",
-    "ation",
-    "ments",
-    "ment",
-    "ings",
-    "ing",
-    "ies",
-    "ied",
-    "ers",
-    "er",
-    "ed",
-    "es",
-    "ly",
-    "s",
+    ("ational", "ate"),
+    ("ations", "ate"),
+    ("ation", "ate"),
+    ("ments", ""),
+    ("ment", ""),
+    ("ings", ""),
+    ("ing", ""),
+    ("ies", "y"),
+    ("ied", "y"),
+    ("ers", ""),
+    ("er", ""),
+    ("ed", ""),
+    ("es", ""),
+    ("ly", ""),
+    ("s", ""),
 )
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 @lru_cache(maxsize=8192)
 def _stem(word: str) -> str:
-    """A light English stemmer: enough for "activating"/"activated"/"activation" to meet."""
+    """A light English stemmer: "activate", "activating", "activated" and "activation" all give "activat"."""
     if len(word) <= 4 or not word.isalpha():
         return word
-    for suffix in _EN_SUFFIXES:
+    for suffix, replacement in _EN_SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            stem = word[: -len(suffix)]
-            if suffix in ("ies", "ied"):
-                stem += "y"
-            return stem.rstrip("e") if len(stem) > 4 else stem
+            word = word[: -len(suffix)] + replacement
+            break
     return word.rstrip("e") if len(word) > 4 else word
 
 
@@ -247,7 +249,8 @@ def _synonym_table() -> tuple[re.Pattern[str] | None, dict[str, str]]:
     parts = []
     for variant in sorted(canonical, key=len, reverse=True):
         escaped = re.escape(variant)
-        parts.append(escaped if _CJK_RUN.match(variant) else rf"\b{escaped}\b")
+        # Latin variants as whole words: no Latin letter or digit on either side (CJK may touch them).
+        parts.append(escaped if _CJK_RUN.match(variant) else rf"(?<![a-z0-9]){escaped}(?![a-z0-9])")
     return re.compile("|".join(parts)), canonical
 
 
@@ -737,21 +740,23 @@ def fit_calibration(index: FaqIndex) -> Calibration:
 
     groups, queries = calibration_groups(index)
     if queries < MIN_CALIBRATION_QUERIES or not groups:
-        return DEFAULT_CALIBRATION
+        return replace(DEFAULT_CALIBRATION, queries=queries, note="too few questions with a sibling to fit")
     prior_column = FEATURES.index("intent_prior")
     uses_prior = any(g[:, prior_column].any() for g in groups)
     columns = [c for c in range(len(FEATURES)) if uses_prior or c != prior_column]
     w = _fit_ranking([g[:, columns] for g in groups])
     if (w <= 0).any():
         log.info("calibration: non-positive ranking weight %s; using the default", w.round(3).tolist())
-        return DEFAULT_CALIBRATION
+        return replace(
+            DEFAULT_CALIBRATION, queries=queries, note=f"fit rejected: weights {w.round(2).tolist()}"
+        )
     utilities = np.concatenate([g[:, columns] @ w for g in groups])
     labels = np.concatenate([np.r_[1.0, np.zeros(len(g) - 1)] for g in groups])
     platt = LogisticRegression(C=100.0, max_iter=1000)
     platt.fit(utilities[:, None], labels)
     scale = float(platt.coef_[0][0])
     if scale <= 0:
-        return DEFAULT_CALIBRATION
+        return replace(DEFAULT_CALIBRATION, queries=queries, note="fit rejected: no separation")
     weights = [0.0, 0.0, 0.0]
     for column, weight in zip(columns, w, strict=True):
         weights[column] = float(weight) * scale
