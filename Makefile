@@ -60,6 +60,7 @@ test-pg: install web e2e-deps
 bench: install
 	$(BIN)/lingxi bench chat --json
 	$(BIN)/python bench/nlu_banking77.py
+	$(BIN)/python bench/knowledge_search.py
 
 # Retrain the shipped demo intent model from the demo data.
 nlu-demo: install
