@@ -1,7 +1,7 @@
 """knowledge base: FAQ entries with versions, and the knowledge revision stamp
 
 Revision ID: 8e1d4f6a2c70
-Revises: cc0f1b0ee447
+Revises: 5a7c2e9d4b13
 Create Date: 2026-11-29 21:25:50.816852
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import lingxi.core.db
 
 revision: str = "8e1d4f6a2c70"
-down_revision: str | None = "cc0f1b0ee447"
+down_revision: str | None = "5a7c2e9d4b13"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

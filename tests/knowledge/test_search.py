@@ -148,6 +148,18 @@ async def test_channel_filter_and_intent_answers(api, editors, db):
             )
             is None
         )
+        # A suggestion picked by id: only while it is published and serves the channel.
+        picked = await service.get_published_entry(
+            session=s, entry_id=sms["id"], language="zh-CN", channel="sms"
+        )
+        assert picked is not None and picked.standard_question == "网点几点开门（短信版）"
+        for entry_id, channel in ((sms["id"], "webchat"), (424242, "sms")):
+            assert (
+                await service.get_published_entry(
+                    session=s, entry_id=entry_id, language="zh-CN", channel=channel
+                )
+                is None
+            )
 
 
 async def test_edits_take_effect_without_a_restart(api, editors):

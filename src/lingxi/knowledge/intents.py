@@ -1,4 +1,6 @@
-"""The standard intent taxonomy (nlu/data/intents.yaml, a copy of the project's contract file).
+"""The standard intent taxonomy, read from the copy of the project's contract file (shared/intents.yaml)
+that ships in the bot package (lingxi/bot/intents.yaml). The file is read, not the bot's code imported:
+the bot depends on the knowledge base, not the other way round.
 
 FAQ entries may name an intent; the id must exist here. Intents of kind `faq` are answered from the
 knowledge base, so the demo content has a published entry for each of them in both languages.
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-TAXONOMY_FILE = Path(__file__).resolve().parents[1] / "nlu" / "data" / "intents.yaml"
+TAXONOMY_FILE = Path(__file__).resolve().parents[1] / "bot" / "intents.yaml"
 
 
 @dataclass(frozen=True, slots=True)

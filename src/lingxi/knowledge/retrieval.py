@@ -18,7 +18,8 @@ cash machine → atm …). For a query, per entry:
   each alone and all phrasings of an intent together (so that words customers use for the same thing
   co-occur: 储蓄卡/借记卡, 取钱/取款). The signal is the cosine between the query and the centroid of the
   entry's questions: a paraphrase is rarely close to one question but is close to what they share.
-- **intent prior** — the NLU model's calibrated intent probabilities for the query (`load_demo_model`),
+- **intent prior** — the NLU model's calibrated intent probabilities for the query (the model the bot
+  uses: LINGXI_NLU_MODEL, by default the shipped demo model),
   dotted with the entry's intent profile: the mean of its questions' probabilities, averaged half and half
   with its declared intent when it has one. An entry without an intent whose questions read as
   `annual_fee` agrees with an annual-fee query as much as the annual-fee entry does; words decide then.
@@ -433,11 +434,14 @@ class IntentPrior:
 
 
 def nlu_prior() -> IntentPrior | None:
-    """The intent prior from the shipped NLU demo model; None (no prior) when it cannot be loaded."""
-    from lingxi.nlu import ModelError, load_demo_model
+    """The intent prior from the configured NLU model (LINGXI_NLU_MODEL: `demo`, the shipped model, or a
+    directory from `lingxi nlu train`, as the bot uses); None (no prior) when it cannot be loaded."""
+    from lingxi.nlu import IntentModel, ModelError, load_demo_model
+    from lingxi.settings import get_settings
 
+    configured = get_settings().nlu_model
     try:
-        return IntentPrior(load_demo_model())
+        return IntentPrior(load_demo_model() if configured == "demo" else IntentModel.load(configured))
     except ModelError as exc:
         log.warning("knowledge search runs without an intent prior: %s", exc)
         return None
@@ -664,6 +668,13 @@ class FaqIndex:
             semantic=round(float(signals["semantic"][i]), 4),
             intent_prior=round(float(signals["intent_prior"][i]), 4),
         )
+
+    def by_id(self, entry_id: int, *, channel: str | None, today: date) -> IndexedEntry | None:
+        """The published entry with that id, if it serves `channel` today."""
+        for e, entry in enumerate(self.entries):
+            if entry.entry_id == entry_id:
+                return entry if self.serving(channel, today)[e] else None
+        return None
 
     def for_intent(self, intent: str, *, channel: str | None, today: date) -> IndexedEntry | None:
         """The entry that answers an intent: one limited to the channel before a general one, then the

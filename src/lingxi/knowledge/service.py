@@ -775,8 +775,21 @@ async def get_published_answer(
     score 1.0. None when the knowledge base has no such answer."""
     index = await _cache.get(session=session, language=_language(language))
     entry = index.for_intent(intent, channel=channel or None, today=bank_today())
-    if entry is None:
-        return None
+    return None if entry is None else _direct_hit(entry)
+
+
+async def get_published_entry(
+    *, session: AsyncSession, entry_id: int, language: str, channel: str
+) -> Hit | None:
+    """A published entry by id (a suggestion the customer picked), if it serves `channel` today; score 1.0."""
+    index = await _cache.get(session=session, language=_language(language))
+    entry = index.by_id(entry_id, channel=channel or None, today=bank_today())
+    return None if entry is None else _direct_hit(entry)
+
+
+def _direct_hit(entry: retrieval.IndexedEntry) -> Hit:
+    """A hit that was asked for by intent or id, not found by a query: the matched question is the
+    standard one and the score is 1."""
     return Hit(
         entry_id=entry.entry_id,
         key=entry.key,
@@ -791,7 +804,7 @@ async def get_published_answer(
         score=1.0,
         lexical=0.0,
         semantic=0.0,
-        intent_prior=1.0,
+        intent_prior=0.0,
     )
 
 
