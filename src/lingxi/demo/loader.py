@@ -3,8 +3,8 @@ and the published FAQ knowledge base.
 
 `lingxi demo` (and `make run`) call `load_demo_bank()`; it loads no customers when customers exist unless
 `force=True` (demo FAQ entries that are missing are still published). Rows go in with bulk INSERTs (ids
-come back with RETURNING), so the load takes a few
-seconds on SQLite; most of the time is the argon2 hashing of the staff passwords.
+come back with RETURNING), so the load takes a few seconds on SQLite; most of the time is the argon2
+hashing of the staff passwords.
 """
 
 from __future__ import annotations
