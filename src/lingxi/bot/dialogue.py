@@ -263,7 +263,7 @@ async def _understand(turn: Turn) -> None:
     )
     if hits.decision == "answer" and hits.hits:
         state["failures"] = 0
-        await _answer_faq(turn, hits.hits[0].answer_text, hits.hits[0].intent)
+        await _answer_faq(turn, hits.hits[0])
         return
     offers: list[dict[str, Any]] = []
     if prediction.confidence >= rules.understanding.suggest or prediction.out_of_scope is False:
@@ -317,10 +317,13 @@ async def _pick_suggestion(turn: Turn) -> bool:
     turn.state["failures"] = 0
     if chosen.get("faq") is not None:
         hit = await knowledge_port.get_entry(
-            session=turn.session, entry_id=chosen["faq"], language=turn.language
+            session=turn.session,
+            entry_id=chosen["faq"],
+            language=turn.language,
+            channel=turn.conversation.channel,
         )
         if hit is not None:
-            await _answer_faq(turn, hit.answer_text, hit.intent)
+            await _answer_faq(turn, hit)
             return True
     if chosen.get("intent"):
         await _start_intent(turn, chosen["intent"], origin=False)
@@ -352,7 +355,7 @@ async def _start_intent(turn: Turn, intent: str, *, origin: bool = True) -> None
         session=turn.session, intent=intent, language=turn.language, channel=turn.conversation.channel
     )
     if hit is not None:
-        await _answer_faq(turn, hit.answer_text, intent)
+        await _answer_faq(turn, hit)
         return
     log.warning("intent %s has neither a flow nor a published answer", intent)
     if info.get("kind") == "faq":
@@ -361,8 +364,13 @@ async def _start_intent(turn: Turn, intent: str, *, origin: bool = True) -> None
     await _not_understood(turn)
 
 
-async def _answer_faq(turn: Turn, answer: str, intent: str | None) -> None:
-    reply = Reply(f"{answer}\n\n{t('faq_feedback', turn.language)}")
+async def _answer_faq(turn: Turn, hit: knowledge_port.KnowledgeHit) -> None:
+    """An answer from the knowledge base: plain text for every channel, the rich answer for the H5 page."""
+    intent = hit.intent
+    reply = Reply(f"{hit.answer_text}\n\n{t('faq_feedback', turn.language)}")
+    if hit.answer_html:
+        reply.payload["answer_html"] = hit.answer_html
+    reply.payload["knowledge_entry"] = hit.entry_id
     reply.with_quick_replies(
         [
             (t("resolved_yes", turn.language), t("resolved_yes", turn.language)),

@@ -9,12 +9,16 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lingxi.knowledge import service as knowledge
+from lingxi.knowledge.retrieval import RICH_CHANNELS, Hit
+
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeHit:
     entry_id: int
     question: str
-    answer_text: str  # plain text, for every channel (the H5 page may render the rich answer)
+    answer_text: str  # plain text: what every channel shows
+    answer_html: str | None  # sanitised rich text for the H5 page and the app, else None
     intent: str | None
     score: float
 
@@ -25,16 +29,36 @@ class KnowledgeResult:
     hits: list[KnowledgeHit] = field(default_factory=list)
 
 
-# TRANSITIONAL until the knowledge domain lands on main: no knowledge base means no answers.
+def _hit(hit: Hit, channel: str) -> KnowledgeHit:
+    return KnowledgeHit(
+        entry_id=hit.entry_id,
+        question=hit.standard_question,
+        answer_text=hit.answer_text,
+        answer_html=hit.answer_html if channel in RICH_CHANNELS else None,
+        intent=hit.intent,
+        score=hit.score,
+    )
+
+
 async def search(*, session: AsyncSession, query: str, language: str, channel: str) -> KnowledgeResult:
-    return KnowledgeResult(decision="none")
+    result = await knowledge.search(session=session, query=query, language=language, channel=channel, limit=3)
+    return KnowledgeResult(decision=result.decision, hits=[_hit(h, channel) for h in result.hits])
 
 
 async def get_answer(
     *, session: AsyncSession, intent: str, language: str, channel: str
 ) -> KnowledgeHit | None:
-    return None
+    hit = await knowledge.get_published_answer(
+        session=session, intent=intent, language=language, channel=channel
+    )
+    return _hit(hit, channel) if hit is not None else None
 
 
-async def get_entry(*, session: AsyncSession, entry_id: int, language: str) -> KnowledgeHit | None:
-    return None
+async def get_entry(
+    *, session: AsyncSession, entry_id: int, language: str, channel: str
+) -> KnowledgeHit | None:
+    """A published entry the customer picked from the suggestions (None if withdrawn meanwhile)."""
+    hit = await knowledge.get_published_entry(
+        session=session, entry_id=entry_id, language=language, channel=channel
+    )
+    return _hit(hit, channel) if hit is not None else None
