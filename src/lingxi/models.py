@@ -11,6 +11,8 @@ from lingxi.core.db import Base
 from lingxi.customers import models as customers_models
 from lingxi.demo import models as demo_models
 from lingxi.identity import models as identity_models
+from lingxi.notifications import models as notifications_models
+from lingxi.tickets import models as tickets_models
 
 __all__ = [
     "Base",
@@ -24,4 +26,6 @@ __all__ = [
     "customers_models",
     "demo_models",
     "identity_models",
+    "notifications_models",
+    "tickets_models",
 ]

@@ -11,18 +11,28 @@ class Perm(StrEnum):
     CUSTOMER_VIEW = "customer.view"  # masked 360 view
     CUSTOMER_REVEAL = "customer.reveal"  # audited reveal of masked data
     KNOWLEDGE_EDIT = "knowledge.edit"
-    TICKET_HANDLE = "ticket.handle"
+    TICKET_VIEW = "ticket.view"  # see work orders in scope, open new ones, add notes
+    TICKET_HANDLE = "ticket.handle"  # work on orders: assign, transitions, transfers, sub-tasks, merges
+    TICKET_SUPERVISE = "ticket.supervise"  # hot-issue alerts, running the SLA sweep on demand
     STAFF_ADMIN = "staff.admin"  # manage staff users and skill groups
     AUDIT_READ = "audit.read"
     DEV_INBOX = "dev.inbox"  # the demo SMS/WeChat outbox (never in prod)
 
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
-    "agent": frozenset({Perm.CHAT_HANDLE, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_REVEAL}),
+    "agent": frozenset({Perm.CHAT_HANDLE, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_REVEAL, Perm.TICKET_VIEW}),
     "supervisor": frozenset(
-        {Perm.CHAT_HANDLE, Perm.CHAT_MONITOR, Perm.CUSTOMER_VIEW, Perm.CUSTOMER_REVEAL, Perm.TICKET_HANDLE}
+        {
+            Perm.CHAT_HANDLE,
+            Perm.CHAT_MONITOR,
+            Perm.CUSTOMER_VIEW,
+            Perm.CUSTOMER_REVEAL,
+            Perm.TICKET_VIEW,
+            Perm.TICKET_HANDLE,
+            Perm.TICKET_SUPERVISE,
+        }
     ),
-    "back_office": frozenset({Perm.CUSTOMER_VIEW, Perm.TICKET_HANDLE}),
+    "back_office": frozenset({Perm.CUSTOMER_VIEW, Perm.TICKET_VIEW, Perm.TICKET_HANDLE}),
     "knowledge_admin": frozenset({Perm.KNOWLEDGE_EDIT}),
     "admin": frozenset({Perm.STAFF_ADMIN, Perm.DEV_INBOX}),  # manages staff; does not read chats
     "auditor": frozenset({Perm.AUDIT_READ}),
