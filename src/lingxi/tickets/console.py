@@ -271,6 +271,13 @@ async def create(body: TicketCreate, request: Request, session: SessionDep, user
             session=session, public_id=body.conversation_id
         )
         conversation_pk = conversation.id
+    service.check_ticket_input(
+        type=body.type,
+        category=body.category,
+        title=body.title,
+        description=body.description,
+        fields=body.fields,
+    )
     if not body.acknowledge_duplicates:
         found = await service.check_before_create(
             session=session,

@@ -97,6 +97,13 @@ async def my_check(body: MyTicketCheck, session: SessionDep, me: Me) -> CreateCh
 async def my_create(
     body: MyTicketCreate, request: Request, chat: CurrentChat, session: SessionDep, me: Me
 ) -> CustomerProgress:
+    service.check_ticket_input(
+        type=body.type,
+        category=body.category,
+        title=body.title,
+        description=body.description,
+        fields=body.fields,
+    )
     if not body.acknowledge_duplicates:
         found = await service.check_before_create(
             session=session,

@@ -399,6 +399,22 @@ def _check_choice(name: str, value: str | None, allowed: Sequence[str], *, optio
 # --- creation -------------------------------------------------------------------------------------
 
 
+def check_ticket_input(
+    *, type: str, category: str, title: str, description: str, fields: dict[str, Any]
+) -> tuple[str, str, dict[str, Any]]:
+    """Validate what a new order says (422 with every problem); returns the cleaned title,
+    description and fields. Routes call it before the duplicate guard."""
+    _check_choice("type", type, TYPES)
+    if category not in BY_ID:
+        raise ValidationFailed(
+            f"Unknown category '{category}': use an intent id of the bank's taxonomy or 'other'.",
+            code="bad_category",
+            details=[{"field": "category", "problem": "unknown intent id"}],
+        )
+    title, description = _check_text(title, description)
+    return title, description, validate_fields(type, fields)
+
+
 async def do_create_ticket(
     *,
     session: AsyncSession,
@@ -422,18 +438,12 @@ async def do_create_ticket(
     internal id of the conversation it came from, which must be the same customer's. Does not run
     the duplicate guard: call `check_before_create` first and offer what it finds.
     """
-    _check_choice("type", type, TYPES)
     _check_choice("source", source, SOURCES)
     _check_choice("channel", channel, CHANNELS, optional=True)
     _check_choice("priority", priority, PRIORITIES, optional=True)
-    if category not in BY_ID:
-        raise ValidationFailed(
-            f"Unknown category '{category}': use an intent id of the bank's taxonomy or 'other'.",
-            code="bad_category",
-            details=[{"field": "category", "problem": "unknown intent id"}],
-        )
-    title, description = _check_text(title, description)
-    cleaned = validate_fields(type, fields)
+    title, description, cleaned = check_ticket_input(
+        type=type, category=category, title=title, description=description, fields=fields
+    )
     customer = await customers.get_customer(session=session, customer_id=customer_id)
     if customer is None:
         raise NotFound(f"No customer {customer_id}.", code="customer_not_found")
