@@ -26,7 +26,7 @@ async def test_rules_by_type_product_category_and_branch(session, desk, make_cus
     # Shenzhen has no branch team: the branch rule is skipped and the catch-all takes it
     assert (frozen_sz.team_id, frozen_sz.branch_code) == (desk.teams["HO-OPS"], None)
     timeline = await service.get_timeline(session=session, ticket=frozen_bj)
-    assert "账户限制到网点" in [e for e in timeline if e.kind == "dispatched"][0].note
+    assert "账户限制到网点" in next(e for e in timeline if e.kind == "dispatched").note
 
 
 async def test_no_matching_rule_leaves_the_order_for_manual_dispatch(session, desk, make_customer):
@@ -135,7 +135,7 @@ async def test_transfer_needs_a_reason_and_moves_the_order(api, session, desk, m
     moved = r.json()
     assert moved["ticket"]["status"] == "new" and moved["ticket"]["assignee"] is None
     assert moved["ticket"]["team"]["code"] == "BR-BJ001" and moved["ticket"]["branch_code"] == "BJ001"
-    step = [e for e in moved["timeline"] if e["kind"] == "transferred"][0]
+    step = next(e for e in moved["timeline"] if e["kind"] == "transferred")
     assert "需客户到网点核实身份" in step["note"] and step["visibility"] == "internal"
     r = await api.get(f"/api/tickets/{ticket.id}", headers=desk.headers["bj"])
     assert r.status_code == 200  # now in the branch's scope
