@@ -30,7 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lingxi.conversations import service as conversations
 from lingxi.core.errors import NotFound
 from lingxi.core.events import emit
-from lingxi.core.realtime import publish_after_commit
+from lingxi.core.db import after_commit
+from lingxi.core.realtime import get_broker
 from lingxi.core.timeutil import as_utc, utcnow
 from lingxi.customers import service as customers
 from lingxi.notifications.adapters.ports import get_port
@@ -235,13 +236,16 @@ async def do_notify_staff(
     if not rows:
         return []
     session.add_all(rows)
-    await session.flush()
-    for row in rows:
-        publish_after_commit(
-            session,
-            [f"agent:{row.recipient_id}"],
-            {"type": "notification", "notification": notification_dict(row)},
+
+    async def announce() -> None:  # ids exist once committed; no flush per notice on the way
+        await get_broker().publish_batch(
+            [
+                ([f"agent:{r.recipient_id}"], {"type": "notification", "notification": notification_dict(r)})
+                for r in rows
+            ]
         )
+
+    after_commit(session, announce)
     return rows
 
 

@@ -109,11 +109,24 @@ async def supervisor_ids(*, session: AsyncSession, branch_code: str | None) -> l
 
 async def escalation_targets(*, session: AsyncSession, ticket: Ticket, level: int) -> list[int]:
     """Who is told at each level: 1 the assignee (or the team), 2 the team lead, 3 the department
-    head, 4 the service supervisors. A missing person falls through to the next level up."""
+    head, 4 the service supervisors. A missing person falls through to the next level up.
+
+    The answers for a team are kept for the session (a sweep escalating many orders of one team
+    asks once)."""
+    if ticket.assignee_id is not None and level <= 1:
+        return [ticket.assignee_id]
+    cache: dict[tuple[int | None, str | None, int], list[int]] = session.info.setdefault(
+        "ticket_escalation_targets", {}
+    )
+    key = (ticket.team_id, ticket.branch_code, level)
+    if key not in cache:
+        cache[key] = await _escalation_targets(session, ticket, level)
+    return list(cache[key])
+
+
+async def _escalation_targets(session: AsyncSession, ticket: Ticket, level: int) -> list[int]:
     team = await get_team(session=session, team_id=ticket.team_id)
     if level <= 1:
-        if ticket.assignee_id is not None:
-            return [ticket.assignee_id]
         if team is not None:
             members = await list_member_ids(session=session, team_id=team.id)
             if members:

@@ -1501,6 +1501,7 @@ async def do_sla_sweep(
     SKIP LOCKED on PostgreSQL, so several workers can sweep at once; each step is recorded on the
     order, so a repeated run does nothing twice."""
     now = now or clock.now()
+    slaops.forget_cached(session)  # calendars, policies and escalation targets are read afresh per run
     stmt = due_query(now, limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
@@ -1545,6 +1546,13 @@ async def _process_due(session: AsyncSession, ticket: Ticket, now: datetime, res
             "首次响应已超时，请尽快联系客户",
         )
         result.breaches += 1
+    if ticket.due_at is not None and ticket.breached_at is None and ticket.due_at <= now:
+        ticket.breached_at = now
+        ticket.resolution_met = False
+        add_event(session, ticket, actor=SYSTEM, kind="sla_breached", note="已超过处理时限")
+        _audit(session, ticket, SYSTEM, "sla_breach", after={"due_at": ticket.due_at.isoformat()})
+        ticket.next_escalation_at = await slaops.next_escalation(session=session, ticket=ticket)
+        result.breaches += 1
     if (
         ticket.warn_at is not None
         and ticket.warned_at is None
@@ -1564,13 +1572,6 @@ async def _process_due(session: AsyncSession, ticket: Ticket, now: datetime, res
             session, await _handlers_of(session, ticket), ticket, "ticket.sla_warning", "即将超过处理时限"
         )
         result.warnings += 1
-    if ticket.due_at is not None and ticket.breached_at is None and ticket.due_at <= now:
-        ticket.breached_at = now
-        ticket.resolution_met = False
-        add_event(session, ticket, actor=SYSTEM, kind="sla_breached", note="已超过处理时限")
-        _audit(session, ticket, SYSTEM, "sla_breach", after={"due_at": ticket.due_at.isoformat()})
-        ticket.next_escalation_at = await slaops.next_escalation(session=session, ticket=ticket)
-        result.breaches += 1
     while (
         ticket.next_escalation_at is not None
         and ticket.next_escalation_at <= now

@@ -73,8 +73,10 @@ async def load_calendar(*, session: AsyncSession, code: str | None) -> Calendar:
     return calendar
 
 
-def forget_calendars(session: AsyncSession) -> None:
-    session.info.pop(_CACHE_KEY, None)
+def forget_cached(session: AsyncSession) -> None:
+    """Drop what this session keeps of the configuration (calendars, policies, escalation targets)."""
+    for key in (_CACHE_KEY, "ticket_policy_targets", "ticket_escalation_targets"):
+        session.info.pop(key, None)
 
 
 async def calendar_code_for(*, session: AsyncSession, ticket: Ticket, policy: SlaPolicy | None) -> str | None:
@@ -86,10 +88,14 @@ async def calendar_code_for(*, session: AsyncSession, ticket: Ticket, policy: Sl
 
 
 async def targets_of(*, session: AsyncSession, ticket: Ticket) -> PolicyTargets | None:
+    """The order's policy targets (kept for the session: a sweep reads each policy once)."""
     if ticket.sla_policy_id is None:
         return None
-    policy = await session.get(SlaPolicy, ticket.sla_policy_id)
-    return PolicyTargets.of(policy) if policy is not None else None
+    cache: dict[int, PolicyTargets | None] = session.info.setdefault("ticket_policy_targets", {})
+    if ticket.sla_policy_id not in cache:
+        policy = await session.get(SlaPolicy, ticket.sla_policy_id)
+        cache[ticket.sla_policy_id] = PolicyTargets.of(policy) if policy is not None else None
+    return cache[ticket.sla_policy_id]
 
 
 def refresh_next_check(ticket: Ticket) -> None:
