@@ -188,7 +188,8 @@ async def run(url: str, orders: int, due: int, repeats: int) -> dict[str, Any]:
         "due_orders": due,
         "insert_seconds": round(insert_seconds, 1),
         "query": {
-            "sql": "SELECT … FROM tickets WHERE sla_next_check_at <= :now ORDER BY sla_next_check_at LIMIT 500",
+            "sql": "SELECT … FROM tickets WHERE sla_next_check_at <= :now"
+            " ORDER BY sla_next_check_at LIMIT 500",
             "plan": plan,
             "uses_index": any("ix_tickets_sla_next_check" in line for line in plan),
             "median_ms": round(statistics.median(times), 3),

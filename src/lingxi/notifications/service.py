@@ -28,9 +28,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lingxi.conversations import service as conversations
+from lingxi.core.db import after_commit
 from lingxi.core.errors import NotFound
 from lingxi.core.events import emit
-from lingxi.core.db import after_commit
 from lingxi.core.realtime import get_broker
 from lingxi.core.timeutil import as_utc, utcnow
 from lingxi.customers import service as customers
