@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import lingxi.handlers  # noqa: F401  (outbox handlers: hot issues, automation, notice delivery)
 from lingxi.core.actor import Actor
 from lingxi.tickets import clock
 from lingxi.tickets.defaults import do_install_defaults

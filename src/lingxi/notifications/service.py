@@ -86,10 +86,11 @@ async def do_notify_customer(
     subject_id: str | int | None = None,
     urgent: bool = False,
     meta: dict[str, Any] | None = None,
+    now: datetime | None = None,
 ) -> Notification:
     """Queue a notice to a customer. `channel_hint` is the channel the matter came from (e.g. the work
     order's channel); `urgent` notices (fund safety) are not held back by quiet hours."""
-    now = utcnow()
+    now = now or utcnow()
     hold = None if urgent else quiet_until(now)
     notification = Notification(
         recipient_type="customer",
@@ -174,9 +175,9 @@ async def do_deliver(*, session: AsyncSession, notification_id: int) -> bool:
     return True
 
 
-async def do_flush_deferred(*, session: AsyncSession, limit: int = 500) -> int:
+async def do_flush_deferred(*, session: AsyncSession, limit: int = 500, now: datetime | None = None) -> int:
     """Release deferred notices whose quiet hours are over (one indexed query); returns how many."""
-    now = utcnow()
+    now = now or utcnow()
     if quiet_until(now) is not None:
         return 0
     ids = list(

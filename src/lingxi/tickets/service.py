@@ -331,6 +331,7 @@ async def _notify_customer(session: AsyncSession, ticket: Ticket, event: TicketE
         subject_id=ticket.ticket_no,
         urgent=ticket.type == "fraud",
         meta={"ticket_no": ticket.ticket_no, "event_id": event.id},
+        now=clock.now(),
     )
 
 
