@@ -42,6 +42,13 @@ log = logging.getLogger("lingxi.notifications")
 
 DELIVER_TOPIC = "notification.deliver"
 MAX_CONTENT = 500
+_SILENCED = "notifications_silenced"
+
+
+def silence_customer_notices(session: AsyncSession, reason: str) -> None:
+    """Record customer notices of this session as skipped instead of sending them (loading history,
+    e.g. the demo's past work orders: nobody should be told today about last week's steps)."""
+    session.info[_SILENCED] = reason
 
 
 # --- quiet hours -----------------------------------------------------------------------------------
@@ -92,6 +99,7 @@ async def do_notify_customer(
     order's channel); `urgent` notices (fund safety) are not held back by quiet hours."""
     now = now or utcnow()
     hold = None if urgent else quiet_until(now)
+    silenced: str | None = session.info.get(_SILENCED)
     notification = Notification(
         recipient_type="customer",
         recipient_id=customer_id,
@@ -102,13 +110,14 @@ async def do_notify_customer(
         meta=meta,
         channel_hint=channel_hint,
         urgent=urgent,
-        status="deferred" if hold else "pending",
+        status="skipped" if silenced else "deferred" if hold else "pending",
         send_after=hold,
+        last_error=silenced,
         created_at=now,
     )
     session.add(notification)
     await session.flush()
-    if hold is None:
+    if hold is None and not silenced:
         emit(session, DELIVER_TOPIC, {"notification_id": notification.id})
     return notification
 
