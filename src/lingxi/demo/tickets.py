@@ -468,7 +468,7 @@ async def _orders(d: Desk) -> list[Ticket]:
     await d.take(26 * h - 60, t, "backoffice01", start=False)
     out.append(t)
 
-    # 8. 孙浩然 (C0000008): the app will not log in after an update — technical, a week old, overdue and escalated.
+    # 8. 孙浩然 (C0000008): the app will not log in after an update — six days old, overdue, escalated.
     t = await d.open(
         6 * day,
         "C0000008",
