@@ -167,6 +167,7 @@ const en: typeof zhCN = {
     yourRating: 'Your rating: {n} stars',
   },
   tickets: {
+    tab: 'Work orders',
     no: 'Number',
     customer: 'Customer',
     type: 'Type',

@@ -165,6 +165,7 @@ export default {
     yourRating: '您的评价：{n} 星',
   },
   tickets: {
+    tab: '工单',
     no: '工单号',
     customer: '客户',
     type: '类型',
