@@ -1,7 +1,7 @@
 """tickets and notifications
 
 Revision ID: 3c9b7e2f1a64
-Revises: cc0f1b0ee447
+Revises: 5a7c2e9d4b13
 Create Date: 2026-11-29 21:15:09.165650
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import lingxi.core.db
 
 revision: str = "3c9b7e2f1a64"
-down_revision: str | None = "cc0f1b0ee447"
+down_revision: str | None = "5a7c2e9d4b13"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 
 from lingxi.core.events import OutboxEvent
 from lingxi.core.outbound import OutboundRecord
-from lingxi.customers.models import Customer
-from lingxi.demo.models import DemoCard
+from lingxi.customers.service import get_core_banking
 from lingxi.notifications.models import Notification
 from lingxi.tickets import service
 from lingxi.tickets.models import DispatchRule, HotIssue, Ticket, TicketEvent, TicketTeam
@@ -39,13 +38,9 @@ async def test_demo_work_orders(demo_bank, demo_session):
     assert card_order.status == "resolved" and card_order.source == "customer"
     kinds = [e.kind for e in await service.get_timeline(session=s, ticket=card_order)]
     assert "automation" in kinds
-    owner = await s.get(Customer, card_order.customer_id)
-    issuing = (
-        await s.scalars(
-            select(DemoCard).where(DemoCard.customer_id == owner.id, DemoCard.status == "issuing")
-        )
-    ).all()
-    assert len(issuing) == 1
+    requests = await get_core_banking(s).list_service_requests(card_order.customer_id)
+    assert [r.kind for r in requests] == ["card_replacement"]
+    assert requests[0].reference in card_order.resolution
     # the old, overdue technical order was escalated by the sweep the loader ran
     overdue = by_title["手机银行更新后登录提示 E1023"]
     assert overdue.breached_at is not None and overdue.escalation_level >= 1

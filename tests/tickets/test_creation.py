@@ -210,8 +210,20 @@ async def test_draft_from_a_conversation(api, desk, make_customer, db):
             update(Conversation)
             .where(Conversation.public_id == chat["conversation_id"])
             .values(
-                intent="fraud_report",
-                context={"slots": {"card_tail4": "1234", "amount": "3999", "city": "北京"}},
+                intent=None,
+                context={
+                    "handoff": {  # what the bot leaves for the agent when it hands over
+                        "reason": "fraud",
+                        "intent": "fraud_report",
+                        "slots": {
+                            "card_tail4": "1234",
+                            "amount": "3999",
+                            "loss_channel": "刷卡",
+                            "city": "北京",
+                        },
+                        "summary": {"zh-CN": "客户咨询「疑似诈骗/盗刷」；转人工原因：疑似诈骗/盗刷。"},
+                    }
+                },
             )
         )
         await s.commit()
@@ -224,7 +236,9 @@ async def test_draft_from_a_conversation(api, desk, make_customer, db):
     draft = r.json()
     assert draft["customer_id"] == customer.id and draft["channel"] == "webchat"
     assert (draft["type"], draft["category"], draft["priority"]) == ("fraud", "fraud_report", "urgent")
-    assert draft["fields"] == {"card_tail4": "1234", "amount": "3999"}  # only the template's fields
+    # only valid fields of the template: "刷卡" is no loss_channel choice, "city" no field at all
+    assert draft["fields"] == {"card_tail4": "1234", "amount": "3999.00"}
+    assert draft["description"].startswith("【机器人转人工摘要】客户咨询「疑似诈骗/盗刷」")
     assert draft["title"].startswith("疑似诈骗/盗刷：我的信用卡账单里")
     assert "客户：金额是3999元" in draft["description"]
     r = await api.get(

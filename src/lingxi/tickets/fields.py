@@ -275,3 +275,17 @@ def field_labels(ticket_type: str, fields: dict[str, Any], language: str) -> lis
             shown = str(value)
         out.append((spec.en if english else spec.zh, shown))
     return out
+
+
+def prefill_fields(ticket_type: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The values (e.g. the bot's slots) that are valid fields of the type's template; others are left
+    out for a person to fill in rather than failing the whole form."""
+    out: dict[str, Any] = {}
+    for spec in TEMPLATES.get(ticket_type, ()):
+        if values.get(spec.name) in (None, ""):
+            continue
+        try:
+            out[spec.name] = _clean(spec, values[spec.name])
+        except ValueError:
+            continue
+    return out

@@ -52,7 +52,7 @@ from lingxi.tickets.constants import (
     TYPES,
     UNFINISHED_STATUSES,
 )
-from lingxi.tickets.fields import TEMPLATES, validate_fields
+from lingxi.tickets.fields import prefill_fields, validate_fields
 from lingxi.tickets.knowledge import KnowledgeCheck, KnowledgeSuggestion, get_knowledge_check
 from lingxi.tickets.models import HotIssue, Ticket, TicketAttachment, TicketEvent, TicketTeam
 from lingxi.tickets.progress import customer_view, notice_text
@@ -1243,7 +1243,10 @@ async def build_draft(*, session: AsyncSession, conversation_public_id: str) -> 
         )
     customer = await customers.get_customer(session=session, customer_id=conversation.customer_id)
     context = conversation.context or {}
-    category = conversation.intent if conversation.intent in BY_ID else "other"
+    raw_handoff = context.get("handoff")
+    handoff: dict[str, Any] = raw_handoff if isinstance(raw_handoff, dict) else {}
+    intent = conversation.intent or handoff.get("intent")
+    category = intent if intent in BY_ID else "other"
     ticket_type = type_for_category(category)
     if context.get("handoff_reason") == "urgent_keyword" and category == "other":
         category, ticket_type = "fraud_report", "fraud"
@@ -1256,14 +1259,16 @@ async def build_draft(*, session: AsyncSession, conversation_public_id: str) -> 
         for m in messages[-30:]
         if m.content_type == "text" and m.content.strip()
     ]
-    raw_slots = context.get("slots")
+    raw_slots = handoff.get("slots", context.get("slots"))
     slots: dict[str, Any] = raw_slots if isinstance(raw_slots, dict) else {}
-    template_names = {spec.name for spec in TEMPLATES[ticket_type]}
-    fields = {k: v for k, v in slots.items() if k in template_names}
+    fields = prefill_fields(ticket_type, slots)
+    raw_summary = handoff.get("summary")
+    summary = raw_summary.get("zh-CN") if isinstance(raw_summary, dict) else None
     label = BY_ID[category].zh
     first = said[0].content.strip().replace("\n", " ") if said else ""
     title = f"{label}：{first}"[:60] if first else label
-    description = "\n".join(["【会话记录】", *lines])[:MAX_DESCRIPTION]
+    head = [f"【机器人转人工摘要】{summary}", ""] if summary else []
+    description = "\n".join([*head, "【会话记录】", *lines])[:MAX_DESCRIPTION]
     return {
         "customer_id": conversation.customer_id,
         "conversation_id": conversation.public_id,
