@@ -378,7 +378,7 @@ async def _orders(d: Desk) -> list[Ticket]:
             type="request",
             category="card_replacement",
             title="借记卡芯片损坏，申请换卡",
-            description="客户称在 POS 机刷卡多次提示读卡失败，卡面芯片有划痕，申请换卡，新卡寄到预留地址即可。",
+            description="客户称在 POS 机刷卡多次提示读卡失败，卡面芯片有划痕，申请换卡，寄到预留地址即可。",
             fields={
                 "request_kind": "card_replacement",
                 "card_tail4": card.card_no[-4:],
