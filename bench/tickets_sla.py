@@ -79,6 +79,7 @@ def ticket_rows(
                 "due_at": check,
                 "sla_paused_at": now if check is None else None,
                 "sla_next_check_at": check,
+                "version": 1,
             }
         )
     return rows

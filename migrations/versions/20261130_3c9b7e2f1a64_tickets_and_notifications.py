@@ -244,6 +244,7 @@ def upgrade() -> None:
         sa.Column("sla_paused_at", lingxi.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("auto_close_at", lingxi.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sla_next_check_at", lingxi.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["assignee_id"], ["staff_users.id"], name=op.f("fk_tickets_assignee_id_staff_users")
         ),

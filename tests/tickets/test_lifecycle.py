@@ -338,3 +338,26 @@ async def test_access_outside_the_branch_is_404(session, desk, make_customer):
     assert (
         await service.access_ticket(session=session, ticket_id=ticket.id, scope=head_office)
     ).id == ticket.id
+
+
+async def test_two_people_acting_at_once_the_second_gets_409(db, session, desk, make_customer):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    customer = await make_customer()
+    ticket = await new_ticket(session, customer.id)
+    async with db.sessionmaker() as first, db.sessionmaker() as second:
+        mine = await first.get(Ticket, ticket.id)
+        theirs = await second.get(Ticket, ticket.id)
+        await service.do_assign(
+            session=first, ticket=mine, assignee=desk.staff["handler"], actor=desk.actor("handler")
+        )
+        await first.commit()
+        with pytest.raises(StaleDataError):
+            await service.do_cancel(session=second, ticket=theirs, actor=desk.actor("lead"), reason="重复")
+        await second.rollback()
+    await session.refresh(ticket)
+    assert ticket.status == "assigned"  # the cancel read a stale order and was refused
+    cancelled = await session.scalar(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "cancelled")
+    )
+    assert cancelled is None

@@ -87,6 +87,10 @@ class Ticket(Base):
     sla_paused_at: Mapped[datetime | None] = mapped_column(default=None)
     auto_close_at: Mapped[datetime | None] = mapped_column(default=None)
     sla_next_check_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Optimistic locking: two people acting on the same order at once — the second gets 409.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy's declarative attribute)
 
 
 class TicketEvent(Base):
