@@ -18,6 +18,7 @@ from lingxi.bot import service as bot_service
 from lingxi.channels.ingest import get_ingest
 from lingxi.core.errors import error_body, install_error_handlers
 from lingxi.core.events import get_dispatcher
+from lingxi.core.jobs import PeriodicRunner, jobs_run_in_process
 from lingxi.core.logging import configure_logging
 from lingxi.core.realtime import get_broker
 from lingxi.settings import get_settings
@@ -34,21 +35,29 @@ DOMAINS_WITH_ROUTES = (
     "channels",
     "agents",
     "knowledge",
+    "notifications",
+    "tickets",
 )
 
 WEB_APPS = {"chat": "customer", "agent": "agent", "console": "console"}
 MAX_BODY_BYTES = 1024 * 1024
+UPLOAD_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and headers around an attachment
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    importlib.import_module("lingxi.handlers")  # registers event subscribers of every domain
+    importlib.import_module("lingxi.worker")  # registers every domain's event handlers and jobs
     # Flow files and the policy are validated, and the intent model loaded, before the first customer.
     await asyncio.to_thread(bot_service.warm_up)
     dispatcher = get_dispatcher()
     dispatcher.start()
     dispatcher.kick()  # deliver whatever a previous process left undelivered
+    runner = PeriodicRunner(use_redis=False) if jobs_run_in_process() else None
+    if runner is not None:
+        runner.start()
     yield
+    if runner is not None:
+        await runner.stop()
     await get_ingest().stop()
     await dispatcher.stop()
     await get_broker().close()
@@ -65,11 +74,13 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
 
-    # Knowledge imports carry spreadsheets: their own cap (the route also counts chunked bodies).
+    # Knowledge imports carry spreadsheets and attachments files: their own caps (their routes also
+    # count chunked bodies).
     app.add_middleware(
         BodySizeLimit,
         max_bytes=MAX_BODY_BYTES,
-        path_limits={"/api/knowledge/import": settings.knowledge_import_max_bytes + 64 * 1024},
+        path_limits={"/api/knowledge/import": settings.knowledge_import_max_bytes + UPLOAD_OVERHEAD_BYTES},
+        upload_max_bytes=settings.ticket_attachment_max_bytes + UPLOAD_OVERHEAD_BYTES,
     )
 
     for domain in DOMAINS_WITH_ROUTES:
@@ -85,16 +96,30 @@ def create_app() -> FastAPI:
 
 
 class BodySizeLimit:
-    """Refuses HTTP requests that announce a body over `max_bytes` (pure ASGI: sockets pass untouched)."""
+    """Refuses HTTP requests that announce a body over `max_bytes` (pure ASGI: sockets pass untouched).
 
-    def __init__(self, app: ASGIApp, max_bytes: int, path_limits: dict[str, int] | None = None) -> None:
+    Attachment uploads (POST …/attachments) may be as large as `upload_max_bytes`, and a path in
+    `path_limits` has its own cap; their handlers read no more than their limit whatever the request
+    announces."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        path_limits: dict[str, int] | None = None,
+        upload_max_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.path_limits = path_limits or {}
+        self.upload_max_bytes = upload_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            limit = self.path_limits.get(scope["path"], self.max_bytes)
+            path = str(scope.get("path", ""))
+            upload = scope.get("method") == "POST" and path.endswith("/attachments")
+            limit = self.path_limits.get(path, self.upload_max_bytes if upload else self.max_bytes)
             for name, value in scope["headers"]:
                 if name == b"content-length" and value.isdigit() and int(value) > limit:
                     body = error_body("payload_too_large", f"Request body over {limit} bytes.")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib
 
-HANDLER_MODULES: tuple[str, ...] = ("lingxi.channels.wechat.handlers", "lingxi.bot.handlers")
+HANDLER_MODULES: tuple[str, ...] = (
+    "lingxi.channels.wechat.handlers",
+    "lingxi.bot.handlers",
+    "lingxi.notifications.handlers",
+    "lingxi.tickets.handlers",
+)
 
 for _module in HANDLER_MODULES:
     importlib.import_module(_module)

@@ -12,6 +12,8 @@ from lingxi.customers import models as customers_models
 from lingxi.demo import models as demo_models
 from lingxi.identity import models as identity_models
 from lingxi.knowledge import models as knowledge_models
+from lingxi.notifications import models as notifications_models
+from lingxi.tickets import models as tickets_models
 
 __all__ = [
     "Base",
@@ -26,4 +28,6 @@ __all__ = [
     "demo_models",
     "identity_models",
     "knowledge_models",
+    "notifications_models",
+    "tickets_models",
 ]

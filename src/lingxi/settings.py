@@ -71,6 +71,28 @@ class Settings(BaseSettings):
     )
     webhook_max_skew_seconds: int = 300
 
+    # Notifications: non-urgent customer notices wait out the quiet hours (bank local time, HH:MM).
+    quiet_hours_start: str = "21:00"
+    quiet_hours_end: str = "08:00"
+    wechat_cs_window_hours: int = Field(48, description="WeChat allows service messages this long after")
+
+    # Work orders (工单).
+    ticket_attachment_dir: Path = PROJECT_ROOT / "var" / "attachments"
+    ticket_attachment_max_bytes: int = 5 * 1024 * 1024
+    ticket_attachments_per_order: int = 20
+    ticket_urge_interval_minutes: int = 120
+    ticket_urge_daily_limit: int = 3
+    ticket_auto_close_days: int = Field(7, description="resolved orders close unless the customer objects")
+    ticket_reopen_days: int = Field(7, description="a closed order can be reopened this long after closing")
+    ticket_duplicate_days: int = 30
+    ticket_hot_window_minutes: int = 60
+    ticket_hot_threshold: int = Field(5, description="similar orders from this many customers raise an alert")
+    ticket_sla_sweep_seconds: float = 30.0
+
+    # Periodic jobs (SLA sweep, deferred notices) run inside the API process in the embedded mode and
+    # in `lingxi worker` when Redis is configured. None = decide by that rule (never under tests).
+    jobs_in_process: bool | None = None
+
     max_message_chars: int = 2000
 
     # Knowledge base imports (.xlsx / .csv).

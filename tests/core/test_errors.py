@@ -133,3 +133,20 @@ async def test_nested_validation_fields_are_dotted():
     assert r.status_code == 422
     err = _shape(r.json())
     assert {p["field"] for p in err["details"]} == {"name", "qty", "colour"}
+
+
+async def test_a_concurrent_update_is_a_409():
+    from sqlalchemy.orm.exc import StaleDataError
+
+    app = FastAPI()
+    errors.install_error_handlers(app)
+
+    @app.post("/race")
+    async def race() -> None:
+        raise StaleDataError("UPDATE on 'tickets' expected to update 1 row; 0 were matched.")
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        r = await client.post("/race")
+    assert r.status_code == 409
+    err = _shape(r.json())
+    assert err["code"] == "concurrent_update" and "message_zh" in err["details"]

@@ -143,6 +143,16 @@ async def list_customer_timeline(
     return [(c, by_conversation[c.id]) for c in conversations]
 
 
+async def get_last_customer_message_at(
+    *, session: AsyncSession, customer_id: int, channel: str
+) -> datetime | None:
+    """When the customer last wrote on `channel` (WeChat allows service messages for 48 hours after)."""
+    stmt = select(func.max(Message.created_at)).where(
+        Message.customer_id == customer_id, Message.channel == channel, Message.sender_type == "customer"
+    )
+    return await session.scalar(stmt)
+
+
 # --- opening -------------------------------------------------------------------------------------
 
 

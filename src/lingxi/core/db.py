@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -125,6 +126,14 @@ async def commit(session: AsyncSession) -> None:
 
 async def session_scope() -> AsyncIterator[AsyncSession]:
     """A session whose transaction commits when the block ends without error, else rolls back."""
+    async with transaction() as session:
+        yield session
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[AsyncSession]:
+    """`async with transaction() as session:` for jobs and scripts: commits at the end of the block
+    (running after-commit callbacks and waking the outbox), rolls back on error."""
     async with get_database().sessionmaker() as session:
         try:
             yield session

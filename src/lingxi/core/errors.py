@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("lingxi.errors")
@@ -97,6 +98,18 @@ def install_error_handlers(app: FastAPI) -> None:
         fields = ", ".join(p["field"] or "body" for p in problems)
         return JSONResponse(
             error_body("validation_failed", f"Invalid request: check {fields}.", problems), status_code=422
+        )
+
+    @app.exception_handler(StaleDataError)
+    async def _concurrent(request: Request, exc: StaleDataError) -> JSONResponse:
+        # A row changed by someone else since it was read (optimistic locking, version_id_col).
+        return JSONResponse(
+            error_body(
+                "concurrent_update",
+                "Someone changed this at the same time; reload it and try again.",
+                {"message_zh": "该记录刚被他人修改，请刷新后重试。"},
+            ),
+            status_code=409,
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -38,6 +38,7 @@ from lingxi.demo.models import (
     DemoTransaction,
     DemoWealthHolding,
 )
+from lingxi.demo.tickets import load_work_orders
 
 log = logging.getLogger("lingxi.demo")
 LOADER_ACTOR = Actor.system("demo-loader")
@@ -72,6 +73,7 @@ async def load_demo_bank(
         counts = await insert_bundles(session=session, bundles=bundles)
         counts.update(await load_staff(session=session))
         counts.update(await load_demo_knowledge(session=session, actor=LOADER_ACTOR))
+        counts.update(await load_work_orders(session=session, actor=LOADER_ACTOR))
         do_record(
             session=session,
             actor=LOADER_ACTOR,

@@ -774,6 +774,12 @@ STAFF: tuple[tuple[str, str, str, str | None, str, str, int, dict[str, int]], ..
     ("supervisor02", "马骏", "supervisor", None, "远程银行中心 现场管理", "zh-CN,en", 5, {}),
     ("backoffice01", "何静", "back_office", "BJ001", "北京分行营业部 运营管理", "zh-CN", 5, {}),
     ("backoffice02", "高磊", "back_office", None, "总行 运营中心", "zh-CN", 5, {}),
+    ("backoffice03", "冯晓燕", "back_office", None, "信用卡中心 客户服务部", "zh-CN", 5, {}),
+    ("backoffice04", "韩志刚", "back_office", None, "风险管理部 反欺诈中心", "zh-CN", 5, {}),
+    ("backoffice05", "曹文静", "back_office", None, "个人信贷部 贷后服务", "zh-CN", 5, {}),
+    ("backoffice06", "邓志伟", "back_office", None, "信息科技部 渠道运维组", "zh-CN", 5, {}),
+    ("backoffice07", "许婷婷", "back_office", "SH001", "上海分行营业部 运营管理", "zh-CN", 5, {}),
+    ("backoffice08", "蒋涛", "back_office", None, "消费者权益保护部", "zh-CN,en", 5, {}),
     ("kadmin", "罗佳", "knowledge_admin", None, "远程银行中心 知识管理", "zh-CN,en", 5, {}),
     # A second knowledge admin: published answers need a reviewer who did not write them (four-eyes).
     ("kadmin2", "周静怡", "knowledge_admin", None, "远程银行中心 知识管理", "zh-CN", 5, {}),

@@ -5,6 +5,18 @@ import { Perm } from '@/shared/permissions'
 export const pages: RouteRecordRaw[] = [
   { path: '', name: 'overview', component: () => import('./OverviewView.vue'), meta: { label: 'console.menu.overview' } },
   {
+    path: 'tickets',
+    name: 'tickets',
+    component: () => import('./tickets/TicketsView.vue'),
+    meta: { label: 'console.menu.tickets', perm: Perm.TICKET_VIEW },
+  },
+  {
+    path: 'hot-issues',
+    name: 'hot-issues',
+    component: () => import('./tickets/HotIssuesView.vue'),
+    meta: { label: 'console.menu.hotIssues', perm: Perm.TICKET_SUPERVISE },
+  },
+  {
     path: 'staff',
     name: 'staff',
     component: () => import('./StaffView.vue'),
