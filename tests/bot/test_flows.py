@@ -250,3 +250,61 @@ async def test_flows_work_as_text_on_wechat(banked, api, db):
     assert "1. 灵犀白金信用卡（尾号5678）" in answer and "2. 灵犀青春信用卡（尾号9012）" in answer
     answer = await wx.say("1")
     assert "8,650.00" in answer and "商户退款" in answer
+
+
+async def _tickets(db, customer_id: int):
+    from lingxi.tickets.models import Ticket
+
+    async with db.sessionmaker() as s:
+        return list((await s.scalars(select(Ticket).where(Ticket.customer_id == customer_id))).all())
+
+
+async def test_transfer_not_received_finds_the_transfer_and_opens_a_trace_request(banked, chat_as, db):
+    chat = await chat_as(banked.customer)
+    answer = await chat.say("我前天转给张伟的5000块钱对方说还没收到")
+    # amount and date come from the first message; the payee is asked
+    assert "收款人姓名" in answer
+    answer = await chat.say("张伟，招商银行")
+    assert "向张伟转出¥5,000.00" in answer and "超过正常到账时间" in answer
+    answer = await chat.say("好的")
+    assert "已为您提交转账查询工单" in answer
+    [order] = await _tickets(db, banked.customer.id)
+    assert order.category == "transfer_not_received" and order.source == "bot"
+    assert order.ticket_no in answer
+    # asking again follows the open order instead of a second one
+    chat2 = await chat_as(banked.customer)
+    await chat2.say("转账5000元没到账")
+    await chat2.say("跳过")
+    await chat2.say("张伟，招商银行")
+    answer = await chat2.say("是的")
+    assert "已有一张处理中的同类工单" in answer and order.ticket_no in answer
+    assert len(await _tickets(db, banked.customer.id)) == 1
+
+
+async def test_unrecognised_charge_explained_or_reported(banked, chat_as, db):
+    chat = await chat_as(banked.customer)
+    answer = await chat.say("账户被扣了2块钱不知道是什么")
+    answer = await chat.say("跳过") if "哪天" in answer else answer
+    assert "短信通知服务费" in answer or "SMS" in answer
+    assert await _tickets(db, banked.customer.id) == []
+    answer = await chat.say("还有一笔368.5元的扣款我不认识")
+    answer = await chat.say("跳过") if "哪天" in answer else answer
+    assert "杭州某某科技有限公司" in answer and "核实工单" in answer
+    answer = await chat.say("是")
+    assert "已为您提交扣费核实工单" in answer
+    [order] = await _tickets(db, banked.customer.id)
+    assert order.type == "complaint" and order.category == "unrecognised_charge"
+    assert order.fields["complaint_about"] == "fees"
+
+
+async def test_ticket_progress_lists_my_orders(banked, chat_as, db):
+    chat = await chat_as(banked.customer)
+    answer = await chat.say("我的工单处理到哪了")
+    assert "没有工单记录" in answer
+    await chat.say("转账5000元没到账")
+    await chat.say("跳过")
+    await chat.say("张伟，招商银行")
+    await chat.say("好")
+    answer = await chat.say("查一下我的工单进度")
+    [order] = await _tickets(db, banked.customer.id)
+    assert order.ticket_no in answer and chat.cards[0]["type"] == "progress"

@@ -86,9 +86,7 @@ def test_one_error_lists_every_broken_file_and_duplicate_intents(tmp_path):
 def test_every_task_intent_has_a_flow_and_the_taxonomy_copy_matches_the_contract():
     flows = get_flows()
     tasks = {i for i, info in standard_intents().items() if info["kind"] == "task"}
-    # These three create or read work orders: their flows arrive with the work-order domain.
-    with_work_orders = {"transfer_not_received", "unrecognised_charge", "ticket_progress"}
-    assert tasks - with_work_orders <= set(flows), sorted(tasks - with_work_orders - set(flows))
+    assert tasks <= set(flows), sorted(tasks - set(flows))
     if SHARED_INTENTS.is_file():
         bundled = Path(__file__).resolve().parents[2] / "src" / "lingxi" / "bot" / "intents.yaml"
         assert bundled.read_text(encoding="utf-8") == SHARED_INTENTS.read_text(encoding="utf-8")

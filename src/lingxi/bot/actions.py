@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lingxi.bot.replies import Reply, card_reply
 from lingxi.bot.slots import date_text, money_text, tail
 from lingxi.conversations.models import Conversation
+from lingxi.core.actor import Actor
 from lingxi.customers.adapters.core_banking import CoreBanking, Transaction
 from lingxi.nlu.entities import BANK_TIMEZONE
+from lingxi.tickets import service as tickets
 
 
 @dataclass(slots=True)
@@ -407,4 +409,113 @@ async def find_charge(ctx: ActionContext) -> ActionResult:
             "explanation": explanation,
             "card_tail": tail(number),
         }
+    )
+
+
+# --- work orders -----------------------------------------------------------------------------------
+
+
+@action("reference", "existing", "expected_by")
+async def create_work_order(ctx: ActionContext) -> ActionResult:
+    """A work order from the flow's answers (`data.work_order`: type, category, title, fields from
+    slots); an open order of the customer about the same thing is followed instead of a second one."""
+    spec: dict[str, Any] = ctx.params.get("work_order", {})
+    values = {name: value.get("display", "") for name, value in ctx.values.items() if isinstance(value, dict)}
+    title = str(spec.get("title", "")).format_map(_Blank(values))
+    description = "\n".join(
+        f"{label}：{values.get(name, '')}"
+        for name, label in spec.get("describe", {}).items()
+        if values.get(name)
+    )
+    fields = {key: _field_value(ctx, source) for key, source in spec.get("fields", {}).items()}
+    fields = {k: v for k, v in fields.items() if v not in ("", None)}
+    check = await tickets.check_before_create(
+        session=ctx.session,
+        customer_id=ctx.customer_id,
+        type=spec["type"],
+        category=spec["category"],
+        title=title,
+        description=description,
+        language=ctx.language,
+        channel=ctx.conversation.channel,
+    )
+    if check.duplicates:
+        existing = check.duplicates[0].ticket
+        return ActionResult(
+            values={
+                "reference": existing.ticket_no,
+                "existing": "yes",
+                "expected_by": _due(existing.due_at, ctx),
+            }
+        )
+    ticket = await tickets.do_create_ticket(
+        session=ctx.session,
+        customer_id=ctx.customer_id,
+        type=spec["type"],
+        category=spec["category"],
+        title=title,
+        description=description,
+        fields=fields,
+        source="bot",
+        channel=ctx.conversation.channel,
+        conversation_id=ctx.conversation.id,
+        actor=Actor.system("bot"),
+    )
+    return ActionResult(
+        values={"reference": ticket.ticket_no, "existing": "no", "expected_by": _due(ticket.due_at, ctx)}
+    )
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _field_value(ctx: ActionContext, source: Any) -> Any:
+    """`slot:amount` → the slot's value, `today` → today's date, a list → its first non-empty
+    value, anything else as written."""
+    if isinstance(source, list):
+        return next((v for v in (_field_value(ctx, s) for s in source) if v not in ("", None)), None)
+    if source == "today":
+        return date.today().isoformat()
+    if isinstance(source, str) and source.startswith("slot:"):
+        name, _, part = source[5:].partition(".")
+        value = ctx.values.get(name)
+        return value.get(part or "value") if isinstance(value, dict) else value
+    return source
+
+
+def _due(when: datetime | None, ctx: ActionContext) -> str:
+    if when is None:
+        return ""
+    local = when.astimezone(BANK_TIMEZONE)
+    return f"{local:%Y-%m-%d %H:%M}" if ctx.en else f"{local.month}月{local.day}日{local:%H:%M}"
+
+
+@action()
+async def show_my_work_orders(ctx: ActionContext) -> ActionResult:
+    """The customer's orders with where each stands, in plain language (newest first, up to five)."""
+    orders = await tickets.list_customer_tickets(session=ctx.session, customer_id=ctx.customer_id)
+    if not orders:
+        text = ctx.t("您目前没有工单记录。", "You have no requests on record.")
+        return ActionResult(replies=[Reply(text)], end=True)
+    rows = []
+    for order in orders[:5]:
+        view = tickets.customer_view(
+            order,
+            await tickets.get_timeline(session=ctx.session, ticket=order, customer_only=True),
+            language=ctx.language,
+        )
+        note = view.next_step
+        if view.expected_by is not None and order.status not in ("resolved", "closed", "cancelled"):
+            note = ctx.t(
+                f"{note}（预计{_due(view.expected_by, ctx)}前）", f"{note} (by {_due(view.expected_by, ctx)})"
+            )
+        rows.append((f"{view.ticket_no} {view.title}", view.status_label, note))
+    title = ctx.t("您的工单进度", "Your requests")
+    footer = ctx.t(
+        "可在“我的工单”中补充材料、催办或评价。", "Add information, urge or rate them under My requests."
+    )
+    return ActionResult(
+        replies=[card_reply(kind="progress", title=title, rows=rows, footer=footer, language=ctx.language)]
     )

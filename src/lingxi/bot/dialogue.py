@@ -577,6 +577,15 @@ async def _call(turn: Turn, flow: Flow, step: CallStep) -> bool:
         _end_flow(turn.state)
         turn.state["answered"] = True
         return False
+    except DomainError as exc:  # e.g. a work order the tickets domain refuses: say why, offer a person
+        log.warning("flow %s: %s refused: %s", flow.id, step.call, exc.code)
+        turn.replies.append(
+            Reply(
+                f"{_domain_text(exc, turn.language)}\n{t('offer_agent', turn.language)}"
+            ).with_quick_replies([(t("agent", turn.language), t("agent", turn.language))])
+        )
+        _end_flow(turn.state)
+        return False
     if step.save_as:
         ctx.values[step.save_as] = {**result.values, "display": result.values.get("reference", "")}
     if step.final:
