@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # and its flows (a directory of flow files; empty = the shipped ones).
     nlu_model: str = "demo"
     bot_flows_dir: str | None = None
+    # A conversation left with the bot this long is closed (outcome abandoned unless it was resolved).
+    bot_idle_close_minutes: int = 30
+    bot_idle_sweep_seconds: float = 60.0
 
     # WeChat Official Account.
     wechat_token: str = "test"

@@ -15,6 +15,7 @@ from lingxi.core.jobs import PeriodicRunner, broker
 
 JOB_MODULES: tuple[str, ...] = (
     "lingxi.handlers",
+    "lingxi.bot.jobs",
     "lingxi.notifications.jobs",
     "lingxi.tickets.jobs",
 )

@@ -154,3 +154,22 @@ async def test_a_vip_reporting_fraud_goes_to_the_fraud_desk_not_the_vip_desk(db,
     await chat.say("有人盗刷了我的卡，我没有消费过")
     conversation = await _conversation(db, chat)
     assert conversation.status == "queued" and conversation.skill_group == "fraud_risk"
+
+
+async def test_idle_conversations_are_closed_with_their_outcome(
+    banked, chat_as, db, monkeypatch, make_customer
+):
+    from lingxi.bot.jobs import close_idle
+    from lingxi.core.timeutil import utcnow
+
+    abandoned = await chat_as(banked.customer)
+    await abandoned.say("帮我查下最近的交易明细")  # left mid-flow
+    resolved = await chat_as(await make_customer())
+    await resolved.say("查余额")
+    later = utcnow() + timedelta(minutes=31)
+    monkeypatch.setattr("lingxi.bot.service.utcnow", lambda: later)
+    assert await close_idle() == 2
+    first, second = await _conversation(db, abandoned), await _conversation(db, resolved)
+    assert (first.status, first.bot_outcome, first.outcome) == ("closed", "abandoned", "idle_timeout")
+    assert (second.status, second.bot_outcome) == ("closed", "resolved_by_bot")
+    assert await close_idle() == 0

@@ -8,6 +8,8 @@ channel, with quick replies and cards in the payload for the H5 page.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lingxi.bot import dialogue
@@ -16,6 +18,8 @@ from lingxi.bot.registry import get_flows, get_intent_model
 from lingxi.bot.replies import Reply
 from lingxi.conversations import service as conversations
 from lingxi.conversations.models import Conversation, StoredMessage
+from lingxi.core.actor import Actor
+from lingxi.core.timeutil import utcnow
 
 REDACTED_CODE = "******"
 
@@ -67,6 +71,23 @@ async def do_resume_after_verification(
         return []
     replies = await dialogue.run_resume(session=session, conversation=conversation)
     return await _store(session, conversation, replies)
+
+
+IDLE_BATCH = 500
+
+
+async def do_close_idle_conversations(*, session: AsyncSession, idle_minutes: int) -> int:
+    """Close conversations nobody has written in for `idle_minutes` while with the bot: one indexed
+    query (status, last_message_at) per run. Returns how many were closed."""
+    before = utcnow() - timedelta(minutes=idle_minutes)
+    idle = await conversations.list_idle_bot_conversations(session=session, before=before, limit=IDLE_BATCH)
+    for conversation in idle:
+        if conversation.bot_outcome is None:
+            conversation.bot_outcome = "abandoned"
+        await conversations.do_close(
+            session=session, conversation=conversation, outcome="idle_timeout", actor=Actor.system("bot")
+        )
+    return len(idle)
 
 
 async def _store(

@@ -82,6 +82,22 @@ async def list_recent_messages(
     return list(reversed((await session.scalars(stmt)).all()))
 
 
+async def list_idle_bot_conversations(
+    *, session: AsyncSession, before: datetime, limit: int
+) -> Sequence[Conversation]:
+    """Conversations with the bot whose last message is older than `before` (ix_conversations_status);
+    on PostgreSQL rows another sweeper holds are skipped."""
+    stmt = (
+        select(Conversation)
+        .where(Conversation.status == "bot", Conversation.last_message_at < before)
+        .order_by(Conversation.last_message_at)
+        .limit(limit)
+    )
+    if not get_settings().is_sqlite:
+        stmt = stmt.with_for_update(skip_locked=True)
+    return (await session.scalars(stmt)).all()
+
+
 async def get_last_messages(*, session: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, Message]:
     if not conversation_ids:
         return {}
