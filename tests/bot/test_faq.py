@@ -44,6 +44,7 @@ async def test_an_faq_intent_is_answered_and_counts_as_resolved(banked, chat_as,
         conversation = await s.scalar(stmt)
     assert conversation.bot_outcome == "resolved_by_bot"
     assert chat.replies[0]["payload"]["answer_html"]  # the H5 page may show the rich answer
+    assert await chat.say("已解决") == "不客气，很高兴为您服务！如还有问题，随时找我。"
 
 
 async def test_faq_on_wechat_is_plain_text(api, db, demo_knowledge):

@@ -87,6 +87,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 BOT = Actor.system("bot")
 SMALL_TALK = ("greeting", "thanks_goodbye")  # never a reason to leave a flow
+RESOLVED = re.compile(r"^(已解决|解决了|已经解决了?|问题解决了|yes,? solved|solved)[!！。.]*$", re.I)
 
 
 @dataclass(slots=True)
@@ -239,6 +240,10 @@ async def _dispatch(turn: Turn) -> None:
         flow = None
     if await _pick_suggestion(turn):
         return
+    if state.get("answered") and RESOLVED.match(normalize_answer(turn.text)):
+        turn.say("goodbye")  # the "是否解决了您的问题" button
+        await _set_outcome(turn, "resolved_by_bot")
+        return
     await _understand(turn)
 
 
@@ -367,17 +372,16 @@ async def _start_intent(turn: Turn, intent: str, *, origin: bool = True) -> None
 async def _answer_faq(turn: Turn, hit: knowledge_port.KnowledgeHit) -> None:
     """An answer from the knowledge base: plain text for every channel, the rich answer for the H5 page."""
     intent = hit.intent
-    reply = Reply(f"{hit.answer_text}\n\n{t('faq_feedback', turn.language)}")
+    answer = Reply(hit.answer_text, payload={"knowledge_entry": hit.entry_id})
     if hit.answer_html:
-        reply.payload["answer_html"] = hit.answer_html
-    reply.payload["knowledge_entry"] = hit.entry_id
-    reply.with_quick_replies(
+        answer.payload["answer_html"] = hit.answer_html
+    feedback = Reply(t("faq_feedback", turn.language)).with_quick_replies(
         [
             (t("resolved_yes", turn.language), t("resolved_yes", turn.language)),
             (t("resolved_no", turn.language), t("agent", turn.language)),
         ]
     )
-    turn.replies.append(reply)
+    turn.replies.extend([answer, feedback])
     turn.state["answered"] = True
     turn.state["last_intent"] = intent
     await _set_outcome(turn, "resolved_by_bot")

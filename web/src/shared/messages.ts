@@ -103,3 +103,9 @@ export function asksForCode(m: ChatMessage): boolean {
   const step = m.payload?.step_up
   return !!step && typeof step === 'object' && Array.isArray((step as Record<string, unknown>).methods)
 }
+
+/** A knowledge-base answer's rich text (sanitised by the server when the entry was saved), or null. */
+export function richAnswer(m: ChatMessage): string | null {
+  const html = m.payload?.answer_html
+  return typeof html === 'string' && html ? html : null
+}
