@@ -14,6 +14,7 @@ from lingxi.identity import models as identity_models
 from lingxi.knowledge import models as knowledge_models
 from lingxi.notifications import models as notifications_models
 from lingxi.tickets import models as tickets_models
+from lingxi.routing import models as routing_models
 
 __all__ = [
     "Base",
@@ -30,4 +31,5 @@ __all__ = [
     "knowledge_models",
     "notifications_models",
     "tickets_models",
+    "routing_models",
 ]
