@@ -556,8 +556,23 @@ async def do_queue(*, session: AsyncSession, conversation: Conversation, reason:
     """Hand the conversation from the bot to the human queue."""
     if conversation.status != "bot":
         return
-    conversation.status = "queued"
-    conversation.queued_at = utcnow()
+    now = utcnow()
+    # Compare-and-set before anything else of this transaction is flushed: an agent may have accepted
+    # the chat while the bot was answering (pull from the bot stage); then it stays theirs, and the
+    # hand-off's changes to the (stale) conversation are dropped instead of overwriting the agent's.
+    with session.no_autoflush:
+        result = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id, Conversation.status == "bot")
+            .values(status="queued", queued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.expire(conversation)
+        await session.refresh(conversation)
+        return
+    set_committed_value(conversation, "status", "queued")
+    set_committed_value(conversation, "queued_at", now)
     conversation.context = {**conversation.context, "handoff_reason": reason}
     await session.flush()
     emit(session, "conversation.queued", {"conversation_id": conversation.id, "reason": reason})
@@ -581,14 +596,15 @@ async def do_assign(
     capacity: int,
     actor: Actor,
     channel_capacity: int | None = None,
-) -> None:
+) -> str | None:
     """Give an open, unassigned conversation to an agent; refused if someone else got it first.
 
     `capacity` is the agent's total of open chats, `channel_capacity` (optional) their limit on the
-    conversation's channel; both are counted under the agent's row lock.
+    conversation's channel; both are counted under the agent's row lock. Returns the status it took
+    the conversation from ("queued" or "bot"; None if it was already this agent's).
     """
     if conversation.status == "assigned" and conversation.assigned_agent_id == agent_id:
-        return
+        return None
     # Lock order is always agent row, then conversation row: no deadlock between accepts.
     await check_agent_capacity(
         session=session,
@@ -598,14 +614,21 @@ async def do_assign(
         channel_capacity=channel_capacity,
     )
     now = utcnow()
-    # Compare-and-set: only one agent can move it out of bot/queued.
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation.id, Conversation.status.in_(("bot", "queued")))
-        .values(status="assigned", assigned_agent_id=agent_id, assigned_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    # Compare-and-set: only one agent can move it out of bot/queued. One status at a time, so the
+    # caller learns which (the object in memory may be older than the row): a hand-off that commits
+    # between the tries is caught by the last one.
+    previous = None
+    for source in ("queued", "bot", "queued"):
+        result = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id, Conversation.status == source)
+            .values(status="assigned", assigned_agent_id=agent_id, assigned_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            previous = source
+            break
+    if previous is None:
         raise Conflict("This conversation has already been taken or closed.", code="conversation_taken")
     await session.refresh(conversation)
     conversation.context = {**conversation.context, "agent_name": agent_name}
@@ -627,6 +650,20 @@ async def do_assign(
         payload={"event": "agent_joined", "agent_name": agent_name},
     )
     _publish_status(session, conversation)
+    return previous
+
+
+async def lock_conversation(*, session: AsyncSession, conversation: Conversation) -> None:
+    """Lock the conversation's row until commit (the write lock on SQLite) and re-read it: a change
+    that depends on its current status (leaving the queue) cannot race an assignment."""
+    with session.no_autoflush:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id)
+            .values(status=Conversation.status)
+            .execution_options(synchronize_session=False)
+        )
+    await session.refresh(conversation)
 
 
 async def check_agent_capacity(

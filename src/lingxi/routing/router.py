@@ -86,19 +86,27 @@ async def _sweep_lock(session: AsyncSession) -> AsyncIterator[bool]:
 
 
 async def _away_if_disconnected(session: AsyncSession, now: datetime) -> list[int]:
+    """Online (or busy) agents whose workspace was open after they went online and has been gone for
+    the grace period are set away. An agent online through the API alone is left alone."""
     grace = get_settings().routing_disconnect_grace_seconds
-    online = (
-        await session.scalars(
-            select(AgentProfile.agent_id).where(AgentProfile.presence.in_(("online", "busy")))
+    rows = (
+        await session.execute(
+            select(AgentProfile.agent_id, AgentProfile.presence_since).where(
+                AgentProfile.presence.in_(("online", "busy"))
+            )
         )
     ).all()
-    if not online:
+    if not rows:
         return []
-    liveness = await get_registry().liveness(list(online))
+    since = {agent_id: presence_since.timestamp() for agent_id, presence_since in rows}
+    liveness = await get_registry().liveness(list(since))
     gone = [
         agent_id
         for agent_id, seen in liveness.items()
-        if seen.live == 0 and seen.last_seen is not None and time.time() - seen.last_seen > grace
+        if seen.live == 0
+        and seen.last_seen is not None
+        and seen.last_seen >= since[agent_id]
+        and time.time() - seen.last_seen > grace
     ]
     for agent_id in gone:
         agent = await auth.access_staff(session=session, staff_id=agent_id)

@@ -288,9 +288,8 @@ async def do_assign(
     Capacity (total and per channel) is counted under the agent's row lock in
     `conversations.do_assign`; its compare-and-set refuses a conversation someone else took.
     """
-    was_queued = conversation.status == "queued"
     profile = await agents.get_profile(session=session, agent_id=agent.id)
-    await conversations.do_assign(
+    previous = await conversations.do_assign(
         session=session,
         conversation=conversation,
         agent_id=agent.id,
@@ -299,7 +298,7 @@ async def do_assign(
         channel_capacity=channel_capacity_of(profile, conversation.channel),
         actor=actor,
     )
-    if was_queued:
+    if previous == "queued":
         entry = await do_ensure_entry(session=session, conversation=conversation)
         if entry is not None and entry.status == "waiting":
             end_wait(entry, "answered", conversation.assigned_at or utcnow(), agent_id=agent.id, how=how)
@@ -667,6 +666,7 @@ async def do_leave_queue(
     *, session: AsyncSession, conversation: Conversation, actor: Actor
 ) -> QueueEntry | None:
     """The customer stops waiting: an abandon (short if under the short-abandon threshold)."""
+    await conversations.lock_conversation(session=session, conversation=conversation)
     if conversation.status != "queued":
         raise Conflict("The conversation is not waiting in a queue.", code="not_queued")
     entry = await do_ensure_entry(session=session, conversation=conversation)
@@ -692,6 +692,7 @@ async def do_request_callback(
     becomes a work order (`tickets_seam`); the chat closes."""
     if kind not in ("callback", "message"):
         raise ValidationFailed("Choose 'callback' or 'message'.", code="bad_callback_kind")
+    await conversations.lock_conversation(session=session, conversation=conversation)
     if conversation.status != "queued":
         raise Conflict("The conversation is not waiting in a queue.", code="not_queued")
     customer = (
