@@ -35,7 +35,7 @@ async def on_queued(session: AsyncSession, payload: dict[str, Any]) -> None:
     entry = await service.do_ensure_entry(session=session, conversation=conversation)
     if entry is None or entry.status != "waiting":
         return
-    await service.do_announce_positions(session=session, only=[entry.id])
+    await service.do_announce_entry(session=session, entry=entry)
     await commit(session)
     get_router().request([entry.skill_group])
 

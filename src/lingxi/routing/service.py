@@ -357,9 +357,6 @@ async def route_once(*, session: AsyncSession, group_code: str, now: datetime | 
     group = await _lock_group(session, group_code)
     if group is None:
         return False
-    states = await available_agents(session=session, group=group, now=now)
-    if not any(s.load < s.capacity for s in states):
-        return False
     entries = (
         await session.scalars(
             select(QueueEntry)
@@ -368,6 +365,11 @@ async def route_once(*, session: AsyncSession, group_code: str, now: datetime | 
             .limit(HEAD_OF_QUEUE)
         )
     ).all()
+    if not entries:
+        return False
+    states = await available_agents(session=session, group=group, now=now)
+    if not any(s.load < s.capacity for s in states):
+        return False
     strategy = cast(Strategy, group.strategy if group.strategy in STRATEGIES else "longest_idle")
     for entry in entries:
         conversation = await conversations.get_conversation(
@@ -516,13 +518,8 @@ def _wait_bucket(seconds: int | None) -> int | None:
     return None if seconds is None else (seconds + 29) // 30 * 30
 
 
-async def do_announce_positions(
-    *, session: AsyncSession, now: datetime | None = None, only: Sequence[int] = ()
-) -> int:
-    """Send waiting customers their place and estimated wait when either changed; returns how many.
-
-    `only`: announce these entries whatever was said before (a new entry, a reconnect).
-    """
+async def do_announce_positions(*, session: AsyncSession, now: datetime | None = None) -> int:
+    """Send every waiting customer whose place or estimated wait changed the new ones; returns how many."""
     now = now or utcnow()
     waiting = await list_waiting(session=session)
     if not waiting:
@@ -538,10 +535,31 @@ async def do_announce_positions(
         for index, entry in enumerate(entries):
             position = index + 1
             wait = _wait_bucket(priority.estimate_wait_seconds(position, load)) if load is not None else None
-            if entry.id in only or position != entry.announced_position or wait != entry.announced_wait:
+            if position != entry.announced_position or wait != entry.announced_wait:
                 changed.append((entry, position, wait))
+    await _announce(session, changed)
+    return len(changed)
+
+
+async def do_announce_entry(*, session: AsyncSession, entry: QueueEntry, now: datetime | None = None) -> None:
+    """Tell one waiting customer their place and estimated wait now (a new entry): one count query,
+    not the whole queue."""
+    now = now or utcnow()
+    position = await get_position(session=session, entry=entry)
+    group = await agents.get_skill_group_by_code(session=session, code=entry.skill_group)
+    wait = (
+        _wait_bucket(
+            priority.estimate_wait_seconds(position, await group_load(session=session, group=group, now=now))
+        )
+        if group is not None
+        else None
+    )
+    await _announce(session, [(entry, position, wait)])
+
+
+async def _announce(session: AsyncSession, changed: Sequence[tuple[QueueEntry, int, int | None]]) -> None:
     if not changed:
-        return 0
+        return
     ids = [entry.conversation_id for entry, _, _ in changed]
     by_id = {
         c.id: c for c in (await session.scalars(select(Conversation).where(Conversation.id.in_(ids)))).all()
@@ -556,7 +574,6 @@ async def do_announce_positions(
                 queue_status_frame(conversation, position, wait, entry.callback_offered_at is not None),
             )
     await session.flush()
-    return len(changed)
 
 
 # --- after the maximum wait: overflow or offer a callback --------------------------------------------
