@@ -6,6 +6,7 @@ from __future__ import annotations
 from lingxi.agents.assist import rank_similar
 from lingxi.agents.canned import honorific, render
 from tests.chat_helpers import bearer, say
+from tests.knowledge.helpers import publish
 from tests.routing_fixtures import settle
 
 
@@ -144,7 +145,7 @@ async def test_assist_facts_hints_and_similar(api, db, make_group, make_agent, q
     assert "L1" in hints["verify_before_disclosure"]["text"]["zh-CN"]
     assert hints["fraud_protocol"]["severity"] == "danger"
     assert "full_number_in_chat" in hints and hints["never_ask_secrets"]["severity"] == "danger"
-    assert body["knowledge_available"] is False and body["suggestions"] == []
+    assert body["suggestions"] == []  # nothing published that fits
     similar = body["similar"]
     assert similar and similar[0]["conversation_id"] == earlier.public_id
     assert similar[0]["wrap_up_code"] == "info_provided"
@@ -156,6 +157,30 @@ async def test_assist_facts_hints_and_similar(api, db, make_group, make_agent, q
     assert r.status_code == 200
     r = await api.get(f"/api/agent/conversations/{waiting.public_id}/assist", headers=bearer("nonsense"))
     assert r.status_code == 401
+
+
+async def test_assist_suggests_published_knowledge_answers(
+    api, db, make_group, make_agent, queue_chat, editors
+):
+    await make_group("credit_card")
+    agent = await make_agent("credit_card")
+    author, reviewer = editors
+    entry = await publish(
+        api,
+        author,
+        reviewer,
+        standard_question="信用卡年费怎么减免？",
+        similar_questions=["年费可以免吗", "信用卡年费减免条件"],
+        answer="<p>当年刷卡满<b>6次</b>即可减免次年年费。</p>",
+        category="信用卡",
+    )
+    waiting = await queue_chat()
+    await say(api, waiting.chat, "我的信用卡年费能减免吗")
+    r = await api.get(f"/api/agent/conversations/{waiting.public_id}/assist", headers=agent.headers)
+    assert r.status_code == 200, r.text
+    [top, *_] = r.json()["suggestions"]
+    assert top["entry_id"] == entry["id"] and top["question"] == "信用卡年费怎么减免？"
+    assert "6次" in top["answer"] and "<b>" not in top["answer"]  # plain text for the reply box
 
 
 def test_similarity_ranks_close_wording_first():

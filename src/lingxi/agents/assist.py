@@ -2,7 +2,7 @@
 
 - key facts: the entities of the customer's messages (card tails, amounts, dates, masked numbers,
   account kinds) by `lingxi.nlu.entities.extract_entities`, with the bot's intent;
-- suggested answers from the knowledge base for the latest customer message (`knowledge_seam`);
+- suggested answers from the knowledge base for the latest customer message (`suggestions.py`);
 - similar past conversations: closed chats on the same topic whose customer wording is closest
   (cosine of character 2–3-gram TF-IDF vectors), with how they were wrapped up;
 - compliance hints: verify before disclosing account data (the intent's level in the taxonomy
@@ -23,8 +23,8 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lingxi.agents.knowledge_seam import SuggestedAnswer, suggest_answers
 from lingxi.agents.models import WrapUp
+from lingxi.agents.suggestions import SuggestedAnswer, suggest_answers
 from lingxi.conversations.models import Conversation, Message
 from lingxi.core.masking import mask_card, mask_id_number, mask_phone, mask_text
 from lingxi.core.timeutil import utcnow
@@ -72,7 +72,6 @@ class SimilarConversation:
 @dataclass(slots=True)
 class Assist:
     facts: list[Fact] = field(default_factory=list)
-    knowledge_available: bool = False
     suggestions: list[SuggestedAnswer] = field(default_factory=list)
     similar: list[SimilarConversation] = field(default_factory=list)
     hints: list[Hint] = field(default_factory=list)
@@ -354,8 +353,7 @@ async def build_assist(
     )
     return Assist(
         facts=facts,
-        knowledge_available=suggestions.available,
-        suggestions=suggestions.items,
+        suggestions=suggestions,
         similar=await similar_conversations(
             session=session, conversation=conversation, customer_text=" ".join(customer_texts[-5:])
         ),

@@ -215,7 +215,6 @@ class AssistRead(BaseModel):
     conversation_id: str
     verification_level: str
     facts: list[AssistFact]
-    knowledge_available: bool
     suggestions: list[AssistSuggestion]
     similar: list[AssistSimilar]
     hints: list[AssistHint]

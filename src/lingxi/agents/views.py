@@ -418,7 +418,6 @@ async def get_assist(conversation_id: str, user: Handler, session: SessionDep) -
         conversation_id=conversation.public_id,
         verification_level=conversation.verification_level,
         facts=[AssistFact(type=f.type, value=f.value, message_id=f.message_id) for f in result.facts],
-        knowledge_available=result.knowledge_available,
         suggestions=[
             AssistSuggestion(entry_id=s.entry_id, question=s.question, answer=s.answer, score=s.score)
             for s in result.suggestions

@@ -67,7 +67,6 @@ export interface AssistRead {
   conversation_id: string
   verification_level: string
   facts: { type: string; value: string; message_id: number | null }[]
-  knowledge_available: boolean
   suggestions: { entry_id: number; question: string; answer: string; score: number }[]
   similar: {
     conversation_id: string

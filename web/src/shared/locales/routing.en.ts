@@ -98,7 +98,6 @@ const routingEn: typeof routingZh = {
       similar: 'Similar past chats',
       noFacts: 'No key facts yet',
       noSimilar: 'No similar chats',
-      knowledgeOff: 'Knowledge base not connected: no suggestions yet',
       noSuggestions: 'No suggestions',
       sameCustomer: 'Same customer',
       factType: {

@@ -97,7 +97,6 @@ export default {
       similar: '相似历史会话',
       noFacts: '暂未识别到关键信息',
       noSimilar: '暂无相似会话',
-      knowledgeOff: '知识库尚未接入，暂无推荐答案',
       noSuggestions: '暂无推荐答案',
       sameCustomer: '同一客户',
       factType: {
