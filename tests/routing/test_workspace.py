@@ -268,7 +268,7 @@ async def test_an_online_agent_whose_workspace_is_gone_is_set_away(api, db, make
     ws = await connect(ws_url(api, f"/api/agent/ws?token={agent.token}"))
     await next_frame(ws, "hello")
     liveness = await get_registry().liveness([agent.id, api_only.id])
-    assert liveness[agent.id].live == 1 and liveness[api_only.id].last_seen is None
+    assert liveness[agent.id].live == 1 and liveness[api_only.id].live == 0
     await ws.close()
     await asyncio.sleep(0.2)
     assert (await get_registry().liveness([agent.id]))[agent.id].live == 0
