@@ -5,7 +5,7 @@ Requests come from the outbox handlers (`conversation.queued`, `agent.available`
 (`service.route_once`). Every `routing_tick_seconds` the sweep
 1. moves entries past their group's maximum wait to the overflow group, or offers a callback;
 2. routes every group with waiting customers (wrap-ups that ended, anything a lost event missed);
-3. tells waiting customers their new place and estimated wait;
+3. tells waiting customers their new place and estimated wait (every ANNOUNCE_SECONDS);
 4. sets online agents whose workspace is gone away (`disconnected`).
 
 Several processes may run routers at once: the group row lock serialises them per queue. Steps 1, 3
@@ -40,6 +40,7 @@ log = logging.getLogger("lingxi.routing")
 
 SWEEP_LOCK_KEY = 0x4C58_5254  # "LXRT": one sweeper at a time across processes (PostgreSQL)
 MAX_RETRIES = 25
+ANNOUNCE_SECONDS = 5.0
 
 
 async def route_group(group_code: str, *, database: Database | None = None) -> int:
@@ -120,8 +121,13 @@ async def _away_if_disconnected(session: AsyncSession, now: datetime) -> list[in
     return gone
 
 
-async def sweep(*, database: Database | None = None, now: datetime | None = None) -> dict[str, int]:
-    """One round of the periodic work (see the module docstring); returns counts for logs and tests."""
+async def sweep(
+    *, database: Database | None = None, now: datetime | None = None, announce: bool = True
+) -> dict[str, int]:
+    """One round of the periodic work (see the module docstring); returns counts for logs and tests.
+
+    `announce=False` skips telling customers their places (the router does that less often).
+    """
     database = database or get_database()
     counts = {"overflowed_groups": 0, "assigned": 0, "announced": 0, "set_away": 0}
     async with database.sessionmaker() as session:
@@ -135,6 +141,8 @@ async def sweep(*, database: Database | None = None, now: datetime | None = None
             counts["set_away"] = len(await _away_if_disconnected(session, now or utcnow()))
             await commit(session)
     counts["assigned"] = await route_all(database=database)
+    if not announce:
+        return counts
     async with database.sessionmaker() as session:
         async with _sweep_lock(session) as mine:
             if mine:
@@ -154,6 +162,7 @@ class Router:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._last_sweep = 0.0
+        self._last_announce = 0.0
 
     def request(self, groups: Iterable[str]) -> None:
         new = set(groups)
@@ -198,9 +207,14 @@ class Router:
             await self.run_pending()
             if time.monotonic() - self._last_sweep >= tick:
                 self._last_sweep = time.monotonic()
+                # Every place in a queue moves with each assignment: tell customers every few seconds,
+                # not on every sweep.
+                announce = time.monotonic() - self._last_announce >= ANNOUNCE_SECONDS
+                if announce:
+                    self._last_announce = time.monotonic()
                 try:
                     async with self._lock:
-                        await sweep()
+                        await sweep(announce=announce)
                 except Exception:
                     log.exception("routing sweep failed")
 
