@@ -19,6 +19,7 @@ from lingxi.identity.app_tokens import issue_demo_app_token
 from lingxi.routing import service
 from lingxi.routing.models import CallbackRequest
 from lingxi.routing.router import get_router
+from lingxi.tickets import service as tickets
 from tests.chat_helpers import bearer, open_chat, say
 from tests.routing_fixtures import (
     age_entry,
@@ -219,7 +220,14 @@ async def test_after_the_maximum_wait_a_callback_is_offered(api, db, make_group,
     assert r.status_code == 422 and r.json()["error"]["code"] == "message_required"
     r = await api.post("/api/chat/queue/callback", json={"kind": "callback"}, headers=waiting.headers)
     assert r.status_code == 201, r.text
-    assert r.json()["phone"].count("*") == 4 and r.json()["status"] == "pending"
+    request = r.json()
+    assert request["phone"].count("*") == 4
+    # A known customer's call back becomes a work order from the conversation.
+    assert request["status"] == "ticketed" and request["ticket_reference"]
+    async with db.sessionmaker() as s:
+        ticket = await tickets.get_ticket_by_no(session=s, ticket_no=request["ticket_reference"])
+        assert ticket is not None and ticket.conversation_id == waiting.conversation_id
+        assert (ticket.type, ticket.category, ticket.source) == ("inquiry", "bill_inquiry", "conversation")
     conversation = await conversation_of(db, waiting)
     assert (conversation.status, conversation.outcome) == ("closed", "callback_requested")
     assert (await entry_of(db, waiting)).status == "callback"
@@ -230,6 +238,7 @@ async def test_after_the_maximum_wait_a_callback_is_offered(api, db, make_group,
     board = (await api.get("/api/supervisor/wallboard", headers=bearer(supervisor))).json()
     [callback] = board["callbacks"]
     assert callback["kind"] == "callback" and "****" in callback["phone"]
+    assert callback["ticket_reference"] == request["ticket_reference"]
     assert board["today"]["callbacks"] == 1
     r = await api.post(f"/api/supervisor/callbacks/{callback['id']}/done", headers=bearer(supervisor))
     assert r.status_code == 200 and r.json()["status"] == "done"
@@ -264,6 +273,7 @@ async def test_visitors_leave_a_message_or_give_a_phone(api, db, make_group):
         headers=headers,
     )
     assert r.status_code == 201 and r.json()["kind"] == "message"
+    assert r.json()["status"] == "pending" and r.json()["ticket_reference"] is None  # no customer: no order
 
 
 async def test_leaving_the_queue_is_an_abandon_short_or_not(api, db, make_group, make_staff, queue_chat):

@@ -706,7 +706,7 @@ async def do_request_callback(
     actor: Actor,
 ) -> CallbackRequest:
     """Instead of waiting: a call back (to the registered or a given mobile) or a message, which
-    becomes a work order (`tickets_seam`); the chat closes."""
+    becomes a work order for a known customer (`tickets_seam`); the chat closes."""
     if kind not in ("callback", "message"):
         raise ValidationFailed("Choose 'callback' or 'message'.", code="bad_callback_kind")
     await conversations.lock_conversation(session=session, conversation=conversation)
@@ -750,6 +750,8 @@ async def do_request_callback(
             phone=phone,
             message=request.message,
             channel=conversation.channel,
+            intent=conversation.intent,
+            english=conversation.language.startswith("en"),
         ),
         actor=actor,
     )
