@@ -46,6 +46,9 @@ ANNOUNCE_SECONDS = 5.0
 async def route_group(group_code: str, *, database: Database | None = None) -> int:
     """Assign waiting conversations of one group until no available agent can take one; returns how many."""
     database = database or get_database()
+    async with database.sessionmaker() as session:
+        if not await service.has_work(session=session, group_code=group_code):
+            return 0
     assigned = retries = 0
     while True:
         async with database.sessionmaker() as session:

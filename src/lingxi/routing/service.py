@@ -324,6 +324,23 @@ async def _lock_group(session: AsyncSession, code: str) -> SkillGroup | None:
     )
 
 
+async def has_work(*, session: AsyncSession, group_code: str, now: datetime | None = None) -> bool:
+    """Read-only: does the group have someone waiting and an available agent with room? The router
+    asks before taking the group's lock, so an idle queue costs no write (SQLite has one writer)."""
+    now = now or utcnow()
+    waiting = await session.scalar(
+        select(QueueEntry.id)
+        .where(QueueEntry.status == "waiting", QueueEntry.skill_group == group_code)
+        .limit(1)
+    )
+    if waiting is None:
+        return False
+    group = await agents.get_skill_group_by_code(session=session, code=group_code)
+    if group is None:
+        return False
+    return any(s.load < s.capacity for s in await available_agents(session=session, group=group, now=now))
+
+
 def _stale(entry: QueueEntry, conversation: Conversation | None) -> bool:
     return (
         conversation is None or conversation.status != "queued" or conversation.queued_at != entry.queued_at
