@@ -59,6 +59,7 @@ test-pg: install web e2e-deps
 
 bench: install
 	$(BIN)/lingxi bench chat --json
+	$(BIN)/lingxi bench routing --json
 	$(BIN)/python bench/nlu_banking77.py
 	$(BIN)/python bench/knowledge_search.py
 

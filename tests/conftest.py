@@ -26,6 +26,7 @@ os.environ.setdefault("LINGXI_LOG_LEVEL", "WARNING")
 from lingxi.core.db import Database, set_database
 from lingxi.core.events import get_dispatcher
 from lingxi.models import Base
+from lingxi.routing.router import get_router
 from lingxi.settings import Settings, get_settings
 
 PG_URL = os.environ.get("LINGXI_TEST_DATABASE_URL")
@@ -67,7 +68,8 @@ async def db(schema_template: str | None, tmp_root: Path) -> AsyncIterator[Datab
         tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
         # The server's outbox dispatcher holds row locks while its handlers run in other sessions;
         # a TRUNCATE queued in between would block those handlers and deadlock across the client.
-        async with get_dispatcher().paused(), database.engine.begin() as conn:
+        # The router (push assignment, queue sweep) is paused for the same reason.
+        async with get_dispatcher().paused(), get_router().paused(), database.engine.begin() as conn:
             await conn.execute(text("SET LOCAL lock_timeout = '20s'"))
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     else:

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lingxi.agents.connections import close_registry
 from lingxi.bot import service as bot_service
 from lingxi.channels.ingest import get_ingest
 from lingxi.core.errors import error_body, install_error_handlers
@@ -21,6 +22,7 @@ from lingxi.core.events import get_dispatcher
 from lingxi.core.jobs import PeriodicRunner, jobs_run_in_process
 from lingxi.core.logging import configure_logging
 from lingxi.core.realtime import get_broker
+from lingxi.routing.router import get_router
 from lingxi.settings import get_settings
 
 log = logging.getLogger("lingxi")
@@ -37,6 +39,7 @@ DOMAINS_WITH_ROUTES = (
     "knowledge",
     "notifications",
     "tickets",
+    "routing",
 )
 
 WEB_APPS = {"chat": "customer", "agent": "agent", "console": "console"}
@@ -55,11 +58,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runner = PeriodicRunner(use_redis=False) if jobs_run_in_process() else None
     if runner is not None:
         runner.start()
+    router = get_router()
+    router.start()  # push assignment and the queue sweep (overflow, positions)
     yield
     if runner is not None:
         await runner.stop()
     await get_ingest().stop()
+    await router.stop()
     await dispatcher.stop()
+    await close_registry()
     await get_broker().close()
 
 

@@ -125,6 +125,37 @@ def bench_chat(
     click.echo(json.dumps(result, ensure_ascii=False, indent=None if as_json else 2))
 
 
+@bench.command("routing", help="Routing: assignment latency and throughput (500 waiting, 200 agents).")
+@click.option("--json", "as_json", is_flag=True, help="Print one line of JSON (default: indented).")
+@click.option("--customers", default=500, show_default=True, help="Waiting customers.")
+@click.option("--agents", default=200, show_default=True)
+@click.option("--capacity", default=2, show_default=True, help="Concurrent chats per agent.")
+@click.option("--closes", default=200, show_default=True, help="Chats closed in the push-latency phase.")
+@click.option("--close-rate", default=10.0, show_default=True, help="Closes per second.")
+@click.option("--database-url", default=None, help="Benchmark on this database (its tables are recreated!).")
+def bench_routing(
+    as_json: bool,
+    customers: int,
+    agents: int,
+    capacity: int,
+    closes: int,
+    close_rate: float,
+    database_url: str | None,
+) -> None:
+    module = _load_bench("routing")
+    result = module.main(
+        module.Options(
+            customers=customers,
+            agents=agents,
+            capacity=capacity,
+            closes=closes,
+            close_rate=close_rate,
+            database_url=database_url,
+        )
+    )
+    click.echo(json.dumps(result, ensure_ascii=False, indent=None if as_json else 2))
+
+
 def _load_bench(name: str):  # type: ignore[no-untyped-def]
     """Benchmarks live in bench/ at the project root, outside the package."""
     import importlib.util

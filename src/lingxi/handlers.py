@@ -9,6 +9,7 @@ HANDLER_MODULES: tuple[str, ...] = (
     "lingxi.bot.handlers",
     "lingxi.notifications.handlers",
     "lingxi.tickets.handlers",
+    "lingxi.routing.handlers",
 )
 
 for _module in HANDLER_MODULES:

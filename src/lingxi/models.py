@@ -13,6 +13,7 @@ from lingxi.demo import models as demo_models
 from lingxi.identity import models as identity_models
 from lingxi.knowledge import models as knowledge_models
 from lingxi.notifications import models as notifications_models
+from lingxi.routing import models as routing_models
 from lingxi.tickets import models as tickets_models
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "identity_models",
     "knowledge_models",
     "notifications_models",
+    "routing_models",
     "tickets_models",
 ]

@@ -95,6 +95,38 @@ class Settings(BaseSettings):
     # Periodic jobs (SLA sweep, deferred notices) run inside the API process in the embedded mode and
     # in `lingxi worker` when Redis is configured. None = decide by that rule (never under tests).
     jobs_in_process: bool | None = None
+    # Routing (lingxi.routing): queue priority, ageing, service level and the router's sweep.
+    routing_tier_points: dict[str, int] = Field(
+        default_factory=lambda: {"private": 40, "vip": 30, "platinum": 10, "gold": 5},
+        description="Priority points of a customer tier; tiers not listed have 0",
+    )
+    routing_urgent_points: int = Field(
+        60, ge=0, description="Points of an urgent hand-off (fraud, card loss)"
+    )
+    routing_transfer_points: int = Field(
+        30, ge=0, description="Points of a conversation transferred to a group"
+    )
+    routing_ageing_seconds: float = Field(
+        10.0, gt=0, description="Waiting this long is worth one priority point (priority rises with the wait)"
+    )
+    routing_short_abandon_seconds: int = Field(
+        5,
+        ge=0,
+        description="Customers leaving the queue sooner are short abandons (outside the service level)",
+    )
+    routing_sticky_days: int = Field(
+        7, ge=0, description="The customer's last agent is preferred within this"
+    )
+    routing_default_wrap_up_seconds: int = Field(30, ge=0, le=600)
+    routing_handle_seconds: int = Field(
+        240, gt=0, description="Assumed handling time of a chat for wait estimates until there is history"
+    )
+    routing_tick_seconds: float = Field(
+        2.0, gt=0, description="The router's sweep: overflow, positions, wallboard"
+    )
+    routing_disconnect_grace_seconds: int = Field(
+        60, ge=5, description="An online agent whose workspace has been gone this long is set away"
+    )
 
     max_message_chars: int = 2000
 

@@ -6,7 +6,9 @@ PostgreSQL (state) and Redis (realtime fan-out). The tests prove that
 2. concurrent accepts spread over A and B never give a conversation to two agents and never push an
    agent over `max_concurrent_chats`;
 3. a customer who disconnects from A and reconnects to B with `last_id` gets exactly what it missed,
-   then live messages again.
+   then live messages again;
+4. hand-offs routed by both processes' routers (push) while agents accept by hand (pull) through
+   either process never give a conversation to two agents or an agent more than their capacity.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pytest
 from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
 
+from lingxi.agents.models import AgentSkill, SkillGroup
 from lingxi.audit.models import AuditLog
 from lingxi.auth.models import StaffUser
 from lingxi.auth.service import hash_password, issue_staff_token
@@ -36,6 +39,7 @@ from lingxi.core.db import Database
 from lingxi.core.timeutil import utcnow
 from lingxi.customers.models import ContactPoint, Customer
 from lingxi.identity.app_tokens import issue_demo_app_token
+from lingxi.routing.models import QueueEntry
 from lingxi.settings import Settings, get_settings
 from tests.chat_helpers import bearer, next_frame, open_chat
 from tests.scaleout.servers import ServerProcess, create_database, drop_database, server_env
@@ -410,3 +414,160 @@ async def test_customer_resumes_on_b_what_happened_while_away_from_a(cluster: Cl
             assert sent["id"] > live["message"]["id"]
         finally:
             await ws.close()
+
+
+# --- 4. push assignment by two routers, pull accepts at the same time -------------------------------------
+
+HANDOFFS = 24
+ROUTED_AGENTS = 6
+ROUTED_CAPACITY = 3
+
+
+async def test_push_and_pull_across_processes_keep_assignment_and_capacity(cluster: Cluster) -> None:
+    """Customers on A and B ask for a person (the bot hands over to the `general` queue); agents come
+    online through A and B, so both processes' routers push, while every agent also accepts waiting
+    chats by hand through either process. Afterwards: one agent per conversation, nobody over capacity,
+    every slot used, and the queue entries agree."""
+    seed = secrets.randbits(32)
+    rng = random.Random(seed)
+    agents = await make_agents(cluster.database, ROUTED_AGENTS, capacity=ROUTED_CAPACITY, prefix="push")
+    async with cluster.database.sessionmaker() as session:
+        group = SkillGroup(
+            code="general", name_zh="综合业务", name_en="General service", strategy="least_busy"
+        )
+        session.add(group)
+        await session.flush()
+        session.add_all(AgentSkill(agent_id=a.id, skill_group_id=group.id, proficiency=3) for a in agents)
+        await session.commit()
+    numbers = [f"C72{i:05d}" for i in range(HANDOFFS)]
+    for n, number in enumerate(numbers):
+        await make_customer(cluster.database, number, ("孙丽华", "钱志明", "周静怡", "吴国栋")[n % 4])
+    limits = httpx.Limits(max_connections=40, max_keepalive_connections=40)
+    async with (
+        httpx.AsyncClient(base_url=cluster.a.url, timeout=30, limits=limits) as api_a,
+        httpx.AsyncClient(base_url=cluster.b.url, timeout=30, limits=limits) as api_b,
+    ):
+        apis = (api_a, api_b)
+        chats = [
+            await open_chat(apis[n % 2], app_token=issue_demo_app_token(number))
+            for n, number in enumerate(numbers)
+        ]
+
+        async def hand_over(n: int, chat: dict[str, Any]) -> None:
+            r = await apis[n % 2].post(
+                "/api/chat/messages",
+                json={"client_msg_id": f"push-{n}", "text": "转人工"},
+                headers=bearer(chat["session_token"]),
+            )
+            assert r.status_code == 200, r.text
+
+        async def online(i: int, agent: Agent) -> None:
+            r = await apis[i % 2].put(
+                "/api/agent/presence", json={"presence": "online"}, headers=bearer(agent.token)
+            )
+            assert r.status_code == 200, r.text
+
+        async def accept(agent: Agent, chat: dict[str, Any], api: httpx.AsyncClient) -> tuple[int, str]:
+            await asyncio.sleep(rng.random() * 0.5)
+            r = await api.post(
+                f"/api/agent/conversations/{chat['conversation_id']}/accept", headers=bearer(agent.token)
+            )
+            return r.status_code, r.json().get("error", {}).get("code", "") if r.status_code != 200 else ""
+
+        work: list[Any] = [hand_over(n, chat) for n, chat in enumerate(chats)]
+        work += [online(i, agent) for i, agent in enumerate(agents)]
+        work += [
+            accept(agent, chat, apis[(i + k) % 2])
+            for i, agent in enumerate(agents)
+            for k, chat in enumerate(rng.sample(chats, 6))
+        ]
+        rng.shuffle(work)
+        results = await asyncio.gather(*work)
+
+    context = f"(seed {seed})"
+    outcomes = {r for r in results if isinstance(r, tuple)}
+    assert outcomes <= _EXPECTED_OUTCOMES | {(409, "not_queued")}, f"{outcomes} {context}"
+
+    ids = set()
+    async with cluster.database.sessionmaker() as session:
+        ids = set(
+            (
+                await session.scalars(
+                    select(Conversation.id).where(
+                        Conversation.public_id.in_([c["conversation_id"] for c in chats])
+                    )
+                )
+            ).all()
+        )
+
+    async def snapshot() -> tuple[dict[int, int], list[QueueEntry]]:
+        async with cluster.database.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(Conversation.id, Conversation.assigned_agent_id).where(
+                        Conversation.id.in_(ids), Conversation.status == "assigned"
+                    )
+                )
+            ).all()
+            entries = list(
+                (await session.scalars(select(QueueEntry).where(QueueEntry.conversation_id.in_(ids)))).all()
+            )
+        return {cid: agent for cid, agent in rows}, entries
+
+    # The routers finish in the background (hand-offs arrive through the outbox): wait until every
+    # slot is used, then check.
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        assigned, entries = await snapshot()
+        if len(assigned) >= ROUTED_AGENTS * ROUTED_CAPACITY or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.3)
+    await asyncio.sleep(1.0)  # anything still in flight would show up now
+    assigned, entries = await snapshot()
+
+    async with cluster.database.sessionmaker() as session:
+        audits = Counter(
+            int(subject)
+            for subject in (
+                await session.scalars(
+                    select(AuditLog.subject_id).where(AuditLog.action == "conversation.assign")
+                )
+            ).all()
+            if int(subject) in ids
+        )
+        joined = Counter(
+            (
+                await session.scalars(
+                    select(Message.conversation_id).where(
+                        Message.conversation_id.in_(ids),
+                        Message.sender_type == "system",
+                        Message.payload["event"].as_string() == "agent_joined",
+                    )
+                )
+            ).all()
+        )
+    load = Counter(assigned.values())
+    assert max(load.values()) <= ROUTED_CAPACITY, f"over capacity: {dict(load)} {context}"
+    assert len(assigned) == ROUTED_AGENTS * ROUTED_CAPACITY, f"slots unused: {dict(load)} {context}"
+    assert {cid: n for cid, n in audits.items() if n != 1} == {}, f"assignments per conversation {context}"
+    assert set(audits) == set(assigned), context
+    assert all(joined[cid] == 1 for cid in assigned), f"'agent joined' messages {context}"
+    # Every hand-off has one queue entry; it was answered by the agent who has the chat. (An agent
+    # may also take a chat still with the bot: no wait, no entry.)
+    async with cluster.database.sessionmaker() as session:
+        queued_ids = set(
+            (
+                await session.scalars(
+                    select(Conversation.id).where(
+                        Conversation.id.in_(ids), Conversation.queued_at.is_not(None)
+                    )
+                )
+            ).all()
+        )
+    assert sorted(e.conversation_id for e in entries) == sorted(queued_ids), context
+    answered = {e.conversation_id: e.agent_id for e in entries if e.status == "answered"}
+    assert answered == {cid: a for cid, a in assigned.items() if cid in queued_ids}, context
+    assert {e.conversation_id for e in entries if e.status == "waiting"} == queued_ids - set(assigned), (
+        context
+    )
+    assert {e.assignment for e in entries if e.status == "answered"} <= {"push", "pull"}, context

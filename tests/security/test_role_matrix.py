@@ -80,6 +80,32 @@ EXPECTED: dict[tuple[str, str], Access] = {
     ("POST", "/api/admin/skill-groups"): Perm.STAFF_ADMIN,
     ("GET", "/api/admin/staff/{staff_id}/skills"): Perm.STAFF_ADMIN,
     ("PUT", "/api/admin/staff/{staff_id}/skills"): Perm.STAFF_ADMIN,
+    # agents (routing settings of groups and agents)
+    ("PATCH", "/api/admin/skill-groups/{code}"): Perm.STAFF_ADMIN,
+    ("GET", "/api/admin/skill-groups/{code}/routing"): Perm.STAFF_ADMIN,
+    ("GET", "/api/admin/staff/{staff_id}/routing-profile"): Perm.STAFF_ADMIN,
+    ("PUT", "/api/admin/staff/{staff_id}/routing-profile"): Perm.STAFF_ADMIN,
+    # agents (the agent's presence, wrap-up, canned responses, assist)
+    ("GET", "/api/agent/presence"): Perm.CHAT_HANDLE,
+    ("PUT", "/api/agent/presence"): Perm.CHAT_HANDLE,
+    ("GET", "/api/agent/wrap-up-codes"): Perm.CHAT_HANDLE,
+    ("POST", "/api/agent/conversations/{conversation_id}/wrap-up"): Perm.CHAT_HANDLE,
+    ("GET", "/api/agent/canned-responses"): Perm.CHAT_HANDLE,
+    ("POST", "/api/agent/canned-responses"): Perm.CHAT_HANDLE,
+    ("PATCH", "/api/agent/canned-responses/{canned_id}"): Perm.CHAT_HANDLE,
+    ("DELETE", "/api/agent/canned-responses/{canned_id}"): Perm.CHAT_HANDLE,
+    ("GET", "/api/agent/conversations/{conversation_id}/canned-responses/{canned_id}"): Perm.CHAT_HANDLE,
+    ("GET", "/api/agent/conversations/{conversation_id}/assist"): Perm.CHAT_HANDLE,
+    ("PUT", "/api/supervisor/agents/{staff_id}/presence"): Perm.CHAT_MONITOR,
+    # routing (transfers and notes, the supervisor's wallboard, whisper, take-over, callbacks)
+    ("GET", "/api/agent/transfer-targets"): Perm.CHAT_HANDLE,
+    ("POST", "/api/agent/conversations/{conversation_id}/transfer"): Perm.CHAT_HANDLE,
+    ("POST", "/api/agent/conversations/{conversation_id}/invite"): Perm.CHAT_HANDLE,
+    ("GET", "/api/agent/conversations/{conversation_id}/notes"): Perm.CHAT_HANDLE,
+    ("GET", "/api/supervisor/wallboard"): Perm.CHAT_MONITOR,
+    ("POST", "/api/supervisor/conversations/{conversation_id}/whisper"): Perm.CHAT_MONITOR,
+    ("POST", "/api/supervisor/conversations/{conversation_id}/take-over"): Perm.CHAT_MONITOR,
+    ("POST", "/api/supervisor/callbacks/{request_id}/done"): Perm.CHAT_MONITOR,
     # audit
     ("GET", "/api/audit"): Perm.AUDIT_READ,
     ("GET", "/api/audit/export.csv"): Perm.AUDIT_READ,
@@ -90,6 +116,11 @@ EXPECTED: dict[tuple[str, str], Access] = {
     ("POST", "/api/chat/messages"): CHAT,
     ("GET", "/api/chat/demo-customers"): PUBLIC,  # dev/test only (404 in prod)
     ("GET", "/api/chat/demo-login"): PUBLIC,  # dev/test only (404 in prod)
+    # the customer in the queue (routing) and the satisfaction survey
+    ("GET", "/api/chat/queue"): CHAT,
+    ("POST", "/api/chat/queue/leave"): CHAT,
+    ("POST", "/api/chat/queue/callback"): CHAT,
+    ("POST", "/api/chat/survey"): CHAT,
     # customers (masked 360, audited reveal, timeline)
     ("GET", "/api/customers"): Perm.CUSTOMER_VIEW,
     ("GET", "/api/customers/{customer_id}/360"): Perm.CUSTOMER_VIEW,
@@ -178,6 +209,7 @@ EXPECTED: dict[tuple[str, str], Access] = {
 WS_EXPECTED: dict[str, Access] = {
     "/api/chat/ws": CHAT,
     "/api/agent/ws": any_of(Perm.CHAT_HANDLE, Perm.CHAT_MONITOR),  # agents and supervisors
+    "/api/supervisor/ws": Perm.CHAT_MONITOR,  # the live wallboard
 }
 
 # --- the routes of the real application -----------------------------------------------------------------

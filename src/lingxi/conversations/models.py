@@ -25,6 +25,8 @@ class Conversation(Base):
         Index("ix_conversations_status", "status", "last_message_at"),
         Index("ix_conversations_visitor", "visitor_id"),
         Index("ix_conversations_bot_outcome", "bot_outcome", "started_at"),
+        # An agent's open chats (capacity checks, loads); also their last closed ones (sticky routing).
+        Index("ix_conversations_agent_status", "assigned_agent_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

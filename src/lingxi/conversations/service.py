@@ -43,7 +43,7 @@ LEVEL_ORDER = {"L0": 0, "L1": 1, "L2": 2}
 BOT_NAME = "灵犀助手"
 
 
-# --- reading -------------------------------------------------------------------------------------
+# --- reading -----------------------------------------------------------------------------------------
 
 
 async def get_conversation(*, session: AsyncSession, conversation_id: int) -> Conversation | None:
@@ -54,6 +54,27 @@ async def access_conversation_by_public_id(*, session: AsyncSession, public_id: 
     conversation = await session.scalar(select(Conversation).where(Conversation.public_id == public_id))
     if conversation is None:
         raise NotFound("No such conversation.", code="conversation_not_found")
+    return conversation
+
+
+async def access_for_staff(
+    *, session: AsyncSession, public_id: str, staff_id: int, monitor: bool
+) -> Conversation:
+    """A conversation as a staff member may see it: an agent sees the ones assigned to them (also
+    after closing) and the waiting ones (bot/queued); a monitor (supervisor) sees all. Else 404."""
+    conversation = await access_conversation_by_public_id(session=session, public_id=public_id)
+    if not (
+        monitor or conversation.assigned_agent_id == staff_id or conversation.status in ("bot", "queued")
+    ):
+        raise NotFound("No such conversation.", code="conversation_not_found")
+    return conversation
+
+
+async def access_for_chat(*, session: AsyncSession, conversation_id: int, public_id: str) -> Conversation:
+    """The conversation a customer's chat session names (404 if it no longer exists)."""
+    conversation = await get_conversation(session=session, conversation_id=conversation_id)
+    if conversation is None or conversation.public_id != public_id:
+        raise NotFound("This chat no longer exists; reopen the chat.", code="conversation_not_found")
     return conversation
 
 
@@ -128,11 +149,47 @@ async def list_conversations(
     return (await session.scalars(stmt)).all()
 
 
-async def count_open_assigned(*, session: AsyncSession, agent_id: int) -> int:
+async def count_open_assigned(*, session: AsyncSession, agent_id: int, channel: str | None = None) -> int:
     stmt = select(func.count()).where(
         Conversation.assigned_agent_id == agent_id, Conversation.status == "assigned"
     )
+    if channel is not None:
+        stmt = stmt.where(Conversation.channel == channel)
     return int(await session.scalar(stmt) or 0)
+
+
+async def count_open_by_agent(
+    *, session: AsyncSession, agent_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """Open (assigned) chats per agent and channel: {agent_id: {channel: n}} (agents with none omitted)."""
+    if not agent_ids:
+        return {}
+    rows = await session.execute(
+        select(Conversation.assigned_agent_id, Conversation.channel, func.count())
+        .where(Conversation.assigned_agent_id.in_(list(agent_ids)), Conversation.status == "assigned")
+        .group_by(Conversation.assigned_agent_id, Conversation.channel)
+    )
+    loads: dict[int, dict[str, int]] = {}
+    for agent_id, channel, n in rows:
+        if agent_id is not None:
+            loads.setdefault(int(agent_id), {})[channel] = int(n)
+    return loads
+
+
+async def get_last_agent(*, session: AsyncSession, customer_id: int, since: datetime) -> int | None:
+    """The agent of the customer's most recent conversation (any channel) with a person since `since`."""
+    stmt = (
+        select(Conversation.assigned_agent_id)
+        .where(
+            Conversation.customer_id == customer_id,
+            Conversation.assigned_agent_id.is_not(None),
+            Conversation.assigned_at >= since,
+        )
+        .order_by(Conversation.assigned_at.desc())
+        .limit(1)
+    )
+    agent_id = await session.scalar(stmt)
+    return int(agent_id) if agent_id is not None else None
 
 
 async def list_customer_timeline(
@@ -249,7 +306,7 @@ async def do_set_verification_level(*, session: AsyncSession, conversation: Conv
     _publish_status(session, conversation)
 
 
-# --- messages ------------------------------------------------------------------------------------
+# --- messages ----------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -478,25 +535,44 @@ def status_event(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-def _publish_status(session: AsyncSession, conversation: Conversation) -> None:
+def _publish_status(
+    session: AsyncSession, conversation: Conversation, also_agents: Sequence[int] = ()
+) -> None:
     publish_after_commit(session, f"conv:{conversation.public_id}", status_event(conversation))
-    change = {"type": "conversation", "conversation_id": conversation.public_id}
+    change: dict[str, Any] = {"type": "conversation", "conversation_id": conversation.public_id}
     change["status"] = conversation.status
+    change["agent_id"] = conversation.assigned_agent_id
     channels = ["staff:queue", "staff:monitor"]
-    if conversation.assigned_agent_id is not None:
-        channels.append(f"agent:{conversation.assigned_agent_id}")
+    for agent_id in (conversation.assigned_agent_id, *also_agents):
+        if agent_id is not None and f"agent:{agent_id}" not in channels:
+            channels.append(f"agent:{agent_id}")
     publish_after_commit(session, channels, change)
 
 
-# --- lifecycle -----------------------------------------------------------------------------------
+# --- lifecycle ---------------------------------------------------------------------------------------
 
 
 async def do_queue(*, session: AsyncSession, conversation: Conversation, reason: str, actor: Actor) -> None:
     """Hand the conversation from the bot to the human queue."""
     if conversation.status != "bot":
         return
-    conversation.status = "queued"
-    conversation.queued_at = utcnow()
+    now = utcnow()
+    # Compare-and-set before anything else of this transaction is flushed: an agent may have accepted
+    # the chat while the bot was answering (pull from the bot stage); then it stays theirs, and the
+    # hand-off's changes to the (stale) conversation are dropped instead of overwriting the agent's.
+    with session.no_autoflush:
+        result = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id, Conversation.status == "bot")
+            .values(status="queued", queued_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.expire(conversation)
+        await session.refresh(conversation)
+        return
+    set_committed_value(conversation, "status", "queued")
+    set_committed_value(conversation, "queued_at", now)
     conversation.context = {**conversation.context, "handoff_reason": reason}
     await session.flush()
     emit(session, "conversation.queued", {"conversation_id": conversation.id, "reason": reason})
@@ -519,23 +595,40 @@ async def do_assign(
     agent_name: str,
     capacity: int,
     actor: Actor,
-) -> None:
-    """Give an open, unassigned conversation to an agent; refused if someone else got it first."""
+    channel_capacity: int | None = None,
+) -> str | None:
+    """Give an open, unassigned conversation to an agent; refused if someone else got it first.
+
+    `capacity` is the agent's total of open chats, `channel_capacity` (optional) their limit on the
+    conversation's channel; both are counted under the agent's row lock. Returns the status it took
+    the conversation from ("queued" or "bot"; None if it was already this agent's).
+    """
     if conversation.status == "assigned" and conversation.assigned_agent_id == agent_id:
-        return
+        return None
     # Lock order is always agent row, then conversation row: no deadlock between accepts.
-    await auth.lock_staff(session=session, staff_id=agent_id)
-    if await count_open_assigned(session=session, agent_id=agent_id) >= capacity:
-        raise Conflict(f"You already have {capacity} chats open; close one first.", code="agent_at_capacity")
-    now = utcnow()
-    # Compare-and-set: only one agent can move it out of bot/queued.
-    result = await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation.id, Conversation.status.in_(("bot", "queued")))
-        .values(status="assigned", assigned_agent_id=agent_id, assigned_at=now)
-        .execution_options(synchronize_session=False)
+    await check_agent_capacity(
+        session=session,
+        agent_id=agent_id,
+        capacity=capacity,
+        channel=conversation.channel,
+        channel_capacity=channel_capacity,
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    now = utcnow()
+    # Compare-and-set: only one agent can move it out of bot/queued. One status at a time, so the
+    # caller learns which (the object in memory may be older than the row): a hand-off that commits
+    # between the tries is caught by the last one.
+    previous = None
+    for source in ("queued", "bot", "queued"):
+        result = await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id, Conversation.status == source)
+            .values(status="assigned", assigned_agent_id=agent_id, assigned_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            previous = source
+            break
+    if previous is None:
         raise Conflict("This conversation has already been taken or closed.", code="conversation_taken")
     await session.refresh(conversation)
     conversation.context = {**conversation.context, "agent_name": agent_name}
@@ -557,6 +650,162 @@ async def do_assign(
         payload={"event": "agent_joined", "agent_name": agent_name},
     )
     _publish_status(session, conversation)
+    return previous
+
+
+async def lock_conversation(*, session: AsyncSession, conversation: Conversation) -> None:
+    """Lock the conversation's row until commit (the write lock on SQLite) and re-read it: a change
+    that depends on its current status (leaving the queue) cannot race an assignment."""
+    with session.no_autoflush:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id)
+            .values(status=Conversation.status)
+            .execution_options(synchronize_session=False)
+        )
+    await session.refresh(conversation)
+
+
+async def check_agent_capacity(
+    *,
+    session: AsyncSession,
+    agent_id: int,
+    capacity: int,
+    channel: str,
+    channel_capacity: int | None = None,
+) -> None:
+    """Lock the agent's row (until commit), then refuse if one more chat would exceed a capacity."""
+    await auth.lock_staff(session=session, staff_id=agent_id)
+    if await count_open_assigned(session=session, agent_id=agent_id) >= capacity:
+        raise Conflict(f"You already have {capacity} chats open; close one first.", code="agent_at_capacity")
+    if channel_capacity is not None and (
+        await count_open_assigned(session=session, agent_id=agent_id, channel=channel) >= channel_capacity
+    ):
+        raise Conflict(
+            f"At most {channel_capacity} open chats on {channel}; close one first.", code="agent_at_capacity"
+        )
+
+
+async def do_reassign(
+    *,
+    session: AsyncSession,
+    conversation: Conversation,
+    from_agent_id: int,
+    to_agent_id: int,
+    to_agent_name: str,
+    capacity: int,
+    actor: Actor,
+    channel_capacity: int | None = None,
+    notice: str,
+) -> None:
+    """Move an assigned conversation from one agent to another (transfer, supervisor take-over).
+
+    Compare-and-set on (status, assigned agent): a close or another transfer that came first wins.
+    """
+    if to_agent_id == from_agent_id:
+        raise Conflict("The conversation is already with this agent.", code="same_agent")
+    await check_agent_capacity(
+        session=session,
+        agent_id=to_agent_id,
+        capacity=capacity,
+        channel=conversation.channel,
+        channel_capacity=channel_capacity,
+    )
+    now = utcnow()
+    result = await session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation.id,
+            Conversation.status == "assigned",
+            Conversation.assigned_agent_id == from_agent_id,
+        )
+        .values(assigned_agent_id=to_agent_id, assigned_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            "The conversation has changed hands or was closed meanwhile.", code="conversation_taken"
+        )
+    await session.refresh(conversation)
+    conversation.context = {**conversation.context, "agent_name": to_agent_name}
+    emit(
+        session,
+        "conversation.assigned",
+        {"conversation_id": conversation.id, "agent_id": to_agent_id, "from_agent_id": from_agent_id},
+    )
+    do_record(
+        session=session,
+        actor=actor,
+        action="conversation.reassign",
+        subject_type="conversation",
+        subject_id=conversation.id,
+        before={"agent_id": from_agent_id},
+        after={"agent_id": to_agent_id},
+    )
+    await do_add_message(
+        session=session,
+        conversation=conversation,
+        sender_type="system",
+        sender_name="系统",
+        content=notice,
+        payload={"event": "agent_joined", "agent_name": to_agent_name},
+    )
+    _publish_status(session, conversation, also_agents=(from_agent_id,))
+
+
+async def do_requeue(
+    *,
+    session: AsyncSession,
+    conversation: Conversation,
+    from_agent_id: int,
+    skill_group: str,
+    reason: str,
+    notice: str,
+    actor: Actor,
+) -> None:
+    """Give an assigned conversation back to a skill group's queue (a transfer to a group)."""
+    now = utcnow()
+    result = await session.execute(
+        update(Conversation)
+        .where(
+            Conversation.id == conversation.id,
+            Conversation.status == "assigned",
+            Conversation.assigned_agent_id == from_agent_id,
+        )
+        .values(
+            status="queued", assigned_agent_id=None, assigned_at=None, queued_at=now, skill_group=skill_group
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            "The conversation has changed hands or was closed meanwhile.", code="conversation_taken"
+        )
+    await session.refresh(conversation)
+    conversation.context = {
+        **{k: v for k, v in conversation.context.items() if k != "agent_name"},
+        "handoff_reason": reason,
+    }
+    await session.flush()
+    emit(session, "conversation.queued", {"conversation_id": conversation.id, "reason": reason})
+    do_record(
+        session=session,
+        actor=actor,
+        action="conversation.requeue",
+        subject_type="conversation",
+        subject_id=conversation.id,
+        before={"agent_id": from_agent_id},
+        after={"skill_group": skill_group, "reason": reason},
+    )
+    await do_add_message(
+        session=session,
+        conversation=conversation,
+        sender_type="system",
+        sender_name="系统",
+        content=notice,
+        payload={"event": "transferred", "skill_group": skill_group},
+    )
+    _publish_status(session, conversation, also_agents=(from_agent_id,))
 
 
 async def do_close(*, session: AsyncSession, conversation: Conversation, outcome: str, actor: Actor) -> None:
@@ -588,7 +837,7 @@ async def do_close(*, session: AsyncSession, conversation: Conversation, outcome
     _publish_status(session, conversation)
 
 
-# --- presenting ----------------------------------------------------------------------------------
+# --- presenting --------------------------------------------------------------------------------------
 
 
 async def build_summaries(

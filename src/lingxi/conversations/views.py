@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
 
+from lingxi.agents import service as agents
 from lingxi.auth import service as auth
 from lingxi.auth.models import StaffUser
 from lingxi.auth.permissions import Perm, role_has
@@ -20,9 +24,10 @@ from lingxi.conversations.schemas import (
 )
 from lingxi.core.db import get_database
 from lingxi.core.deps import SessionDep
-from lingxi.core.errors import Conflict, DomainError, NotFound
+from lingxi.core.errors import Conflict, DomainError
 from lingxi.core.realtime import get_broker
 from lingxi.core.ws import error_frame, pump, send_json
+from lingxi.routing import service as routing
 
 router = APIRouter(prefix="/api/agent", tags=["agent workspace"])
 Handler = Annotated[StaffUser, Depends(auth.require(Perm.CHAT_HANDLE))]
@@ -30,15 +35,9 @@ Handler = Annotated[StaffUser, Depends(auth.require(Perm.CHAT_HANDLE))]
 
 async def _access(session: Any, user: StaffUser, public_id: str) -> Conversation:
     """An agent sees conversations assigned to them or waiting (bot/queued); monitors see all."""
-    conversation = await conversations.access_conversation_by_public_id(session=session, public_id=public_id)
-    visible = (
-        role_has(user.role, Perm.CHAT_MONITOR)
-        or conversation.assigned_agent_id == user.id
-        or conversation.status in ("bot", "queued")
+    return await conversations.access_for_staff(
+        session=session, public_id=public_id, staff_id=user.id, monitor=role_has(user.role, Perm.CHAT_MONITOR)
     )
-    if not visible:
-        raise NotFound("No such conversation.", code="conversation_not_found")
-    return conversation
 
 
 async def _summary(session: Any, conversation: Conversation) -> ConversationSummary:
@@ -89,13 +88,9 @@ async def accept(
     conversation = await conversations.access_conversation_by_public_id(
         session=session, public_id=conversation_id
     )
-    await conversations.do_assign(
-        session=session,
-        conversation=conversation,
-        agent_id=user.id,
-        agent_name=user.display_name,
-        capacity=user.max_concurrent_chats,
-        actor=auth.request_actor(request),
+    # Pull: the agent takes it themselves (capacity per agent and channel counted under their lock).
+    await routing.do_assign(
+        session=session, conversation=conversation, agent=user, actor=auth.request_actor(request), how="pull"
     )
     return await _summary(session, conversation)
 
@@ -120,11 +115,9 @@ async def close(
     conversation_id: str, user: Handler, session: SessionDep, request: Request
 ) -> ConversationSummary:
     conversation = await _assigned_to(session, user, conversation_id)
-    await conversations.do_close(
-        session=session,
-        conversation=conversation,
-        outcome="resolved_by_agent",
-        actor=auth.request_actor(request),
+    # Closing asks the customer for a score and starts the agent's wrap-up time.
+    await routing.do_close_by_agent(
+        session=session, conversation=conversation, agent=user, actor=auth.request_actor(request)
     )
     return await _summary(session, conversation)
 
@@ -165,6 +158,25 @@ async def agent_socket(websocket: WebSocket, token: str = "") -> None:
             return None
         return error_frame("bad_frame", "Send replies over REST; the socket takes 'typing' and 'ping'.")
 
+    # The registry tells the router the workspace is open (an online agent whose sockets are all
+    # gone is set away after a grace period, so no chat is pushed to an empty desk).
+    registry = agents.get_connection_registry()
+    conn_id = uuid.uuid4().hex
+
+    async def heartbeat() -> None:
+        while True:
+            await asyncio.sleep(agents.HEARTBEAT_SECONDS)
+            await registry.beat(user.id, conn_id)
+
     async with get_broker().subscribe(*channels) as queue:
-        await send_json(websocket, {"type": "hello", "agent_id": user.id, "channels": channels})
-        await pump(websocket, queue, on_client)
+        await registry.opened(user.id, conn_id)
+        beating = asyncio.create_task(heartbeat())
+        try:
+            await send_json(websocket, {"type": "hello", "agent_id": user.id, "channels": channels})
+            await pump(websocket, queue, on_client)
+        finally:
+            beating.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await beating
+            with contextlib.suppress(Exception):
+                await registry.closed(user.id, conn_id)

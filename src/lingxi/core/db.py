@@ -143,3 +143,21 @@ async def transaction() -> AsyncIterator[AsyncSession]:
             session.info.pop("events_emitted", None)
             await session.rollback()
             raise
+
+
+def insert_ignoring_conflicts(session: AsyncSession, model: Any, *, conflict_columns: list[str]) -> Any:
+    """INSERT … ON CONFLICT (columns) DO NOTHING for the session's dialect (SQLite or PostgreSQL).
+
+    For rows several requests or processes may create at once (an idempotent "create if missing"):
+    the loser inserts nothing instead of failing its transaction.
+    """
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(model).on_conflict_do_nothing(index_elements=conflict_columns)
+
+
+def is_postgresql(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"

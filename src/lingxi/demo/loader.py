@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lingxi.agents.models import AgentSkill, SkillGroup
+from lingxi.agents.models import AgentSkill, CannedResponse, SkillGroup
 from lingxi.audit.service import do_record
 from lingxi.auth.service import do_create_staff, get_staff_by_username, hash_password
 from lingxi.core.actor import Actor
@@ -166,14 +166,14 @@ async def load_staff(*, session: AsyncSession) -> dict[str, int]:
     groups: dict[str, int] = {
         code: gid for code, gid in (await session.execute(select(SkillGroup.code, SkillGroup.id))).all()
     }
-    new_groups = 0
+    created: set[str] = set()
     for code, name_zh, name_en, description in vocab.SKILL_GROUPS:
         if code not in groups:
             group = SkillGroup(code=code, name_zh=name_zh, name_en=name_en, description=description)
             session.add(group)
             await session.flush()
             groups[code] = group.id
-            new_groups += 1
+            created.add(code)
             do_record(
                 session=session,
                 actor=LOADER_ACTOR,
@@ -182,6 +182,24 @@ async def load_staff(*, session: AsyncSession) -> dict[str, int]:
                 subject_id=group.id,
                 after={"code": code, "name_zh": name_zh},
             )
+    # Groups created now get the demo's routing settings; existing ones keep what was set since.
+    for code, (strategy, max_wait, overflow, timeout_action, sl_seconds) in vocab.GROUP_ROUTING.items():
+        routed = await session.get(SkillGroup, groups[code]) if code in created else None
+        if routed is not None:
+            routed.strategy, routed.max_wait_seconds, routed.overflow_group = strategy, max_wait, overflow
+            routed.timeout_action, routed.service_level_seconds = timeout_action, sl_seconds
+    existing_canned = set(
+        (await session.scalars(select(CannedResponse.title).where(CannedResponse.owner_id.is_(None)))).all()
+    )
+    new_canned = 0
+    for title, shortcut, group_code, language, content in vocab.CANNED_RESPONSES:
+        if title not in existing_canned:
+            session.add(
+                CannedResponse(
+                    title=title, shortcut=shortcut, skill_group=group_code, language=language, content=content
+                )
+            )
+            new_canned += 1
     new_staff = new_skills = 0
     password_hash = hash_password(vocab.DEMO_PASSWORD)  # argon2 is slow on purpose: hash once
     for username, display_name, role, branch, department, languages, max_chats, skills in vocab.STAFF:
@@ -204,4 +222,9 @@ async def load_staff(*, session: AsyncSession) -> dict[str, int]:
             session.add(AgentSkill(agent_id=user.id, skill_group_id=groups[code], proficiency=proficiency))
             new_skills += 1
     await session.flush()
-    return {"skill_groups": new_groups, "staff": new_staff, "agent_skills": new_skills}
+    return {
+        "skill_groups": len(created),
+        "staff": new_staff,
+        "agent_skills": new_skills,
+        "canned_responses": new_canned,
+    }

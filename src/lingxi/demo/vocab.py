@@ -675,6 +675,113 @@ SKILL_GROUPS: tuple[tuple[str, str, str, str], ...] = (
     ("english", "English service", "English service", "Service in English for international customers"),
 )
 
+# How each group's queue is served: strategy, maximum wait (s), overflow group, action after the wait
+# when there is no overflow group, service-level threshold (s).
+GROUP_ROUTING: dict[str, tuple[str, int, str | None, str, int]] = {
+    "general": ("longest_idle", 240, None, "callback", 20),
+    "credit_card": ("least_busy", 120, "general", "callback", 20),
+    "loans_wealth": ("longest_idle", 150, "general", "callback", 30),
+    "vip": ("least_busy", 60, "general", "callback", 15),
+    "fraud_risk": ("longest_idle", 45, "general", "wait", 15),
+    "english": ("round_robin", 180, None, "callback", 30),
+}
+
+# Team canned responses: title, shortcut, skill group (None: every group), language, text with {variables}.
+CANNED_RESPONSES: tuple[tuple[str, str, str | None, str, str], ...] = (
+    (
+        "开场问候",
+        "/hi",
+        None,
+        "zh-CN",
+        "{customer_name}您好，我是客服{agent_name}，很高兴为您服务，请问有什么可以帮您？",
+    ),
+    (
+        "核实身份",
+        "/verify",
+        None,
+        "zh-CN",
+        "为保障您的账户安全，办理前需要验证您的身份，稍后您会收到一条短信验证码，请在对话框中输入。"
+        "银行工作人员不会向您索取密码。",
+    ),
+    ("稍候查询", "/wait", None, "zh-CN", "{customer_name}，我这边正在为您查询，大约需要1-2分钟，请您稍候。"),
+    (
+        "结束语",
+        "/bye",
+        None,
+        "zh-CN",
+        "感谢您的耐心，{customer_name}。如还有其他问题，欢迎随时联系我们，祝您生活愉快！",
+    ),
+    (
+        "年费减免说明",
+        "/fee",
+        "credit_card",
+        "zh-CN",
+        "{customer_name}您好，您尾号{card_tail}的信用卡年费可通过当年刷卡满6次减免；"
+        "本次已为您提交年费减免申请，结果将于3个工作日内短信通知。",
+    ),
+    (
+        "账单分期说明",
+        "/instal",
+        "credit_card",
+        "zh-CN",
+        "账单分期可选3、6、12、24期，手续费按期收取，提前结清剩余本金不收违约金。"
+        "需要我帮您试算尾号{card_tail}这张卡的分期费用吗？",
+    ),
+    (
+        "挂失已办理",
+        "/lost",
+        "fraud_risk",
+        "zh-CN",
+        "{customer_name}，您尾号{card_tail}的卡已于{today}办理挂失止付，卡片即刻停止使用。"
+        "如有可疑交易，我们将为您登记调查；请勿向任何人透露短信验证码。",
+    ),
+    (
+        "疑似诈骗提醒",
+        "/scam",
+        "fraud_risk",
+        "zh-CN",
+        "请您立即停止向对方转账，公检法机关不会通过电话要求转账到“安全账户”。"
+        "如已转账，请尽快拨打110报警，我们会协助您做紧急止付。",
+    ),
+    (
+        "贷款进度",
+        "/loan",
+        "loans_wealth",
+        "zh-CN",
+        "{customer_name}您好，您的贷款申请正在审批中，一般需要3-5个工作日，审批结果会以短信通知您。",
+    ),
+    (
+        "理财赎回规则",
+        "/redeem",
+        "loans_wealth",
+        "zh-CN",
+        "该理财产品在开放期内可申请赎回，T+1个工作日到账；封闭期内不可赎回。需要我帮您查询下一个开放日吗？",
+    ),
+    (
+        "转网点办理",
+        "/branch",
+        None,
+        "zh-CN",
+        "该业务需要本人携带有效身份证件到网点办理，您可以在手机银行“网点预约”中预约，避免排队。",
+    ),
+    (
+        "Greeting",
+        "/hi-en",
+        None,
+        "en",
+        "Hello {customer_name}, this is {agent_name}. How can I help you today?",
+    ),
+    (
+        "Verification",
+        "/verify-en",
+        None,
+        "en",
+        "For your security we need to verify your identity: you will receive a one-time code by SMS. "
+        "Bank staff will never ask for your password.",
+    ),
+    ("Closing", "/bye-en", None, "en", "Thank you for contacting us, {customer_name}. Have a nice day!"),
+)
+
 # username, display name, role, branch, department, languages, max chats, {skill group: proficiency}
 STAFF: tuple[tuple[str, str, str, str | None, str, str, int, dict[str, int]], ...] = (
     ("agent01", "张晓雯", "agent", None, "远程银行中心 综合组", "zh-CN", 5, {"general": 5, "credit_card": 3}),

@@ -1,7 +1,7 @@
 // State of the agent workspace: conversation lists per scope, the open conversation, and live
 // updates over /api/agent/ws (REST re-reads when the socket is down or an event says something changed).
 import { computed, reactive, ref, watch } from 'vue'
-import { ElMessageBox } from 'element-plus'
+import { ElMessageBox, ElNotification } from 'element-plus'
 import { ApiError, itemsOf } from '@/shared/api'
 import { t } from '@/shared/i18n'
 import { clientMsgId } from '@/shared/ids'
@@ -16,6 +16,7 @@ import type {
   ConversationSummary,
   MessageRead,
 } from '@/shared/types'
+import type { NoteRead, Presence, PresenceRead } from '@/shared/routingTypes'
 
 export type Scope = 'mine' | 'queued' | 'all'
 
@@ -38,6 +39,12 @@ export function useWorkspace() {
   const detailLoading = ref(false)
   const customerTyping = ref(false)
   const live = ref<SocketState>('idle')
+  // Routing: my presence and load, my open chats (tabs), staff-only notes of the open chat, and the
+  // chat just closed that still needs its wrap-up code.
+  const presence = ref<PresenceRead | null>(null)
+  const myChats = ref<ConversationSummary[]>([])
+  const notes = ref<NoteRead[]>([])
+  const wrapUpFor = ref<string | null>(null)
 
   let socket: LiveSocket | null = null
   let refreshTimer: number | undefined
@@ -73,6 +80,7 @@ export function useWorkspace() {
       ])
       if (seq !== listSeq) return // a newer request (scope switch) won
       conversations.value = sortConversations(itemsOf(list))
+      void refreshMyChats()
       queuedCount.value = scope.value === 'queued' ? conversations.value.length : queued ? itemsOf(queued).length : 0
       const fresh = conversations.value.find((c) => c.id === selectedId.value)
       if (fresh && current.value) current.value = { ...current.value, ...fresh }
@@ -80,6 +88,114 @@ export function useWorkspace() {
       /* shown by the api client unless quiet */
     } finally {
       if (seq === listSeq) listLoading.value = false
+    }
+  }
+
+  // Chats we already know to be ours; any other that shows up was pushed to us by the router.
+  let knownMine: Set<string> | null = null
+
+  async function refreshMyChats(): Promise<void> {
+    try {
+      const mine = await api.get<{ items: ConversationSummary[] }>('/api/agent/conversations', {
+        query: { scope: 'mine' },
+        silent: true,
+      })
+      myChats.value = sortConversations(itemsOf(mine)).reverse() // oldest first: tabs keep their place
+      if (knownMine === null) {
+        knownMine = new Set(myChats.value.map((c) => c.id)) // the first load is not news
+        return
+      }
+      for (const c of myChats.value) if (!knownMine.has(c.id)) announceAssigned(c)
+    } catch {
+      /* next refresh */
+    }
+  }
+
+  /** A chat the router pushed to us: say so, and open it unless the agent is in another live chat. */
+  function announceAssigned(c: ConversationSummary): void {
+    knownMine?.add(c.id)
+    ElNotification({
+      type: 'info',
+      title: t('workspace.tabs'),
+      message: t('workspace.newAssigned', {
+        name: c.customer?.display_name || t('agent.visitor', { id: c.id.slice(0, 6) }),
+      }),
+      duration: 4000,
+    })
+    if (!selectedId.value || current.value?.status === 'closed') void open(c.id)
+  }
+
+  // ---- presence ------------------------------------------------------------------------------
+
+  async function loadPresence(): Promise<void> {
+    try {
+      presence.value = await api.get<PresenceRead>('/api/agent/presence', { silent: true })
+    } catch {
+      /* shown elsewhere */
+    }
+  }
+
+  async function setPresence(value: Presence, reason: string | null = null): Promise<void> {
+    try {
+      presence.value = await api.put<PresenceRead>('/api/agent/presence', { presence: value, reason })
+    } catch {
+      /* shown */
+    }
+  }
+
+  // ---- notes, transfer, invite, wrap-up ------------------------------------------------------
+
+  async function loadNotes(id: string): Promise<void> {
+    try {
+      const res = await api.get<{ items: NoteRead[] }>(`/api/agent/conversations/${encodeURIComponent(id)}/notes`, {
+        silent: true,
+      })
+      if (selectedId.value === id) notes.value = res.items
+    } catch {
+      /* not visible any more */
+    }
+  }
+
+  async function transfer(body: { to_agent_id?: number; to_group?: string; note: string }): Promise<boolean> {
+    const c = current.value
+    if (!c) return false
+    try {
+      const updated = await api.post<ConversationSummary>(
+        `/api/agent/conversations/${encodeURIComponent(c.id)}/transfer`,
+        body,
+      )
+      upsertConversation(updated)
+      current.value = updated
+      refreshSoon()
+      void loadPresence()
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  async function invite(text: string): Promise<boolean> {
+    const c = current.value
+    if (!c) return false
+    try {
+      const note = await api.post<NoteRead>(`/api/agent/conversations/${encodeURIComponent(c.id)}/invite`, { text })
+      if (!notes.value.some((n) => n.id === note.id)) notes.value.push(note)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  async function wrapUp(code: string, note: string | null): Promise<boolean> {
+    const id = wrapUpFor.value
+    if (!id) return false
+    try {
+      await api.post(`/api/agent/conversations/${encodeURIComponent(id)}/wrap-up`, { code, note })
+      wrapUpFor.value = null
+      void loadPresence()
+      return true
+    } catch {
+      return false
     }
   }
 
@@ -124,7 +240,11 @@ export function useWorkspace() {
     customerTyping.value = false
     const same = current.value?.id === id // re-reading the open conversation: keep it on screen
     current.value = conversations.value.find((c) => c.id === id) ?? (same ? current.value : null)
-    if (!same) messages.value = []
+    if (!same) {
+      messages.value = []
+      notes.value = []
+    }
+    void loadNotes(id)
     detailLoading.value = true
     try {
       const detail = await api.get<ConversationDetail>(`/api/agent/conversations/${encodeURIComponent(id)}`)
@@ -148,6 +268,7 @@ export function useWorkspace() {
     if (!c) return
     try {
       const updated = await api.post<ConversationSummary>(`/api/agent/conversations/${encodeURIComponent(c.id)}/accept`)
+      knownMine?.add(c.id) // taken by hand: no "assigned to you" notice
       current.value = updated
       if (scope.value === 'queued') scope.value = 'mine' // it is ours now; the watcher re-reads the list
       else {
@@ -177,6 +298,8 @@ export function useWorkspace() {
       upsertConversation(updated)
       current.value = updated
       refreshSoon()
+      wrapUpFor.value = c.id // after-contact work: the agent records the outcome
+      void loadPresence()
     } catch {
       /* shown */
     }
@@ -255,6 +378,7 @@ export function useWorkspace() {
       }
       case 'conversation': {
         // A full summary (contract) or just {conversation_id, status}: apply what we get, then re-read.
+        if (data.agent_id !== undefined && String(data.agent_id) === String(myId.value)) void loadPresence()
         const c = data.conversation as ConversationSummary | undefined
         if (c) upsertConversation(c)
         else if (typeof data.conversation_id === 'string' && typeof data.status === 'string') {
@@ -267,6 +391,25 @@ export function useWorkspace() {
           }
         }
         refreshSoon()
+        break
+      }
+      case 'presence':
+        if (String(data.agent_id) === String(myId.value)) void loadPresence()
+        break
+      case 'note': {
+        const note = data.note as NoteRead | undefined
+        if (!note) break
+        if (data.conversation_id === selectedId.value && !notes.value.some((n) => n.id === note.id)) {
+          notes.value.push(note)
+        }
+        if (note.kind === 'whisper' && String(note.to_agent_id) === String(myId.value)) {
+          ElNotification({
+            type: 'warning',
+            title: t('workspace.noteKind.whisper'),
+            message: t('workspace.whisperFrom', { name: note.author_name, text: note.text }),
+            duration: 8000,
+          })
+        }
         break
       }
       case 'typing':
@@ -310,6 +453,7 @@ export function useWorkspace() {
 
   function start(): void {
     void refreshList()
+    void loadPresence()
     socket = new LiveSocket({
       url: () => `/api/agent/ws?token=${encodeURIComponent(staff.token ?? '')}`,
       onMessage: onSocket,
@@ -357,7 +501,16 @@ export function useWorkspace() {
     canAccept,
     canReply,
     canClose,
+    presence,
+    myChats,
+    notes,
+    wrapUpFor,
     isMine,
+    setPresence,
+    loadPresence,
+    transfer,
+    invite,
+    wrapUp,
     refreshList,
     open,
     accept,

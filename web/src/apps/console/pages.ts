@@ -17,6 +17,12 @@ export const pages: RouteRecordRaw[] = [
     meta: { label: 'console.menu.hotIssues', perm: Perm.TICKET_SUPERVISE },
   },
   {
+    path: 'wallboard',
+    name: 'wallboard',
+    component: () => import('./WallboardView.vue'),
+    meta: { label: 'console.menu.wallboard', perm: Perm.CHAT_MONITOR },
+  },
+  {
     path: 'staff',
     name: 'staff',
     component: () => import('./StaffView.vue'),

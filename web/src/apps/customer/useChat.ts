@@ -15,6 +15,7 @@ import type {
   MessageRead,
   VerificationLevel,
 } from '@/shared/types'
+import type { QueueStatus } from '@/shared/routingTypes'
 
 const SESSION_KEY = 'lingxi.chat.session'
 const VISITOR_KEY = 'lingxi.chat.visitor'
@@ -73,6 +74,11 @@ export function useChat() {
   const level = ref<VerificationLevel>('L0')
   const agentName = ref<string | null>(null)
   const queuePosition = ref<number | null>(null)
+  // Routing: the estimated wait (null: no estimate), whether a callback is offered after a long wait,
+  // and the satisfaction survey after an agent closed the chat.
+  const estimatedWait = ref<number | null>(null)
+  const callbackOffered = ref(false)
+  const surveyAnswered = ref(false)
   const agentTyping = ref(false)
   // The bot answers in the same transaction as the message; this covers the round trip until it shows.
   const botThinking = ref(false)
@@ -116,6 +122,7 @@ export function useChat() {
       stopLive()
       messages.value = []
       agentName.value = null
+      surveyAnswered.value = false
       applySession(s)
       phase.value = 'chat'
       await loadHistory()
@@ -197,6 +204,68 @@ export function useChat() {
   }
 
   // ---- messages ------------------------------------------------------------------------------
+
+  // ---- the queue, callback / message, survey --------------------------------------------------
+
+  async function refreshQueue(): Promise<void> {
+    try {
+      const q = await api.get<QueueStatus>('/api/chat/queue', { token: token(), silent: true })
+      if (q.status === 'queued') {
+        queuePosition.value = q.queue_position
+        estimatedWait.value = q.estimated_wait_seconds
+        callbackOffered.value = q.callback_offered
+      }
+    } catch {
+      /* the next status frame brings it */
+    }
+  }
+
+  async function requestCallback(kind: 'callback' | 'message', phone: string | null, text: string | null): Promise<boolean> {
+    try {
+      await api.post('/api/chat/queue/callback', { kind, phone: phone || null, message: text || null }, { token: token() })
+      status.value = 'closed'
+      persist()
+      await loadHistory()
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  async function leaveQueue(): Promise<void> {
+    try {
+      await api.post('/api/chat/queue/leave', undefined, { token: token() })
+      status.value = 'closed'
+      persist()
+      await loadHistory()
+    } catch {
+      /* shown */
+    }
+  }
+
+  function surveyKey(): string {
+    return `lingxi.chat.survey.${session.value?.conversation_id ?? ''}`
+  }
+
+  /** The last survey prompt, if it came after the chat's last closing and has not been answered. */
+  const survey = computed(() => {
+    if (status.value !== 'closed' || surveyAnswered.value) return null
+    const last = [...messages.value].reverse().find((m) => m.payload?.event === 'survey')
+    if (!last || storageGet(localStorage, surveyKey()) === String(last.id)) return null
+    return last
+  })
+
+  async function answerSurvey(score: number, comment: string | null): Promise<boolean> {
+    const prompt = survey.value
+    try {
+      await api.post('/api/chat/survey', { score, comment: comment || null }, { token: token() })
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 'survey_answered')) return false
+    }
+    if (prompt?.id) storageSet(localStorage, surveyKey(), String(prompt.id))
+    surveyAnswered.value = true
+    return true
+  }
 
   function noteIncoming(m: MessageRead): void {
     if (m.sender_type === 'bot' || m.sender_type === 'agent' || m.sender_type === 'system') botThinking.value = false
@@ -306,6 +375,10 @@ export function useChat() {
         const name = typeof data.agent_name === 'string' ? data.agent_name : typeof agent === 'string' ? agent : agent?.display_name
         if (name) agentName.value = name
         queuePosition.value = typeof data.queue_position === 'number' ? data.queue_position : null
+        estimatedWait.value = typeof data.estimated_wait_seconds === 'number' ? data.estimated_wait_seconds : null
+        if (typeof data.callback_offered === 'boolean') callbackOffered.value = data.callback_offered
+        // A status frame without the place (a plain status change): ask for it.
+        if (status.value === 'queued' && queuePosition.value === null) void refreshQueue()
         persist()
         break
       }
@@ -405,6 +478,13 @@ export function useChat() {
     level,
     agentName,
     queuePosition,
+    estimatedWait,
+    callbackOffered,
+    survey,
+    refreshQueue,
+    requestCallback,
+    leaveQueue,
+    answerSurvey,
     agentTyping,
     botThinking,
     connection,

@@ -1,7 +1,9 @@
 // English. Same keys as zh-CN.ts (checked by the type below).
+import routingEn from './routing.en'
 import type zhCN from './zh-CN'
 
 const en: typeof zhCN = {
+  ...routingEn,
   common: {
     brand: 'Lingxi',
     brandFull: 'Lingxi Omnichannel Customer Service',
@@ -410,6 +412,7 @@ const en: typeof zhCN = {
       overview: 'Overview',
       tickets: 'Work orders',
       hotIssues: 'Hot issues',
+      wallboard: 'Live wallboard',
       staff: 'Staff',
       audit: 'Audit log',
       inbox: 'Developer inbox',

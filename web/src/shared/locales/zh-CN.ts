@@ -1,5 +1,8 @@
 // 简体中文 (default). en.ts must have the same keys (its type is checked against this file).
+import routing from './routing.zh-CN'
+
 export default {
+  ...routing,
   common: {
     brand: '灵犀',
     brandFull: '灵犀全渠道智能客服',
@@ -408,6 +411,7 @@ export default {
       overview: '概览',
       tickets: '工单中心',
       hotIssues: '热点预警',
+      wallboard: '实时监控',
       staff: '员工管理',
       audit: '审计日志',
       inbox: '开发者收件箱',
