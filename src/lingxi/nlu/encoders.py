@@ -98,6 +98,7 @@ class MiniLMEncoder:
     max_tokens = 128
     precision = "fp32"
     _token_budget = 2048  # tokens per batch while encoding many texts
+    _batched = True  # False: one text per forward pass (see MiniLMInt8Encoder)
 
     def __init__(self) -> None:
         try:
@@ -214,7 +215,11 @@ class MiniLMEncoder:
             # Texts sorted by length, batched up to a token budget: little padding.
             longest = lengths[order[start]]
             end = start + 1
-            while end < len(order) and (end - start + 1) * lengths[order[end]] <= self._token_budget:
+            while (
+                self._batched
+                and end < len(order)
+                and (end - start + 1) * lengths[order[end]] <= self._token_budget
+            ):
                 end += 1
             idx = order[start:end]
             longest = int(lengths[idx].max())
@@ -234,6 +239,9 @@ class MiniLMInt8Encoder(MiniLMEncoder):
 
     name = "minilm-int8"
     precision = "int8"
+    # Dynamic quantisation scales activations by the range of the whole batch: a text would get another
+    # embedding in a batch (training) than alone (a query). One text per pass keeps them identical.
+    _batched = False
 
 
 def _minilm_onnx(weights: dict[str, np.ndarray]) -> Any:
