@@ -1,6 +1,6 @@
 """BANKING77 benchmark of the NLU engine: prints one JSON object.
 
-    python bench/nlu_banking77.py [--encoders tfidf,use,minilm] [--modes cv,holdout,few-shot]
+    python bench/nlu_banking77.py [--encoders tfidf,use,minilm] [--modes cv,holdout,few-shot,curve]
         [--folds 5] [--run-folds N] [--few-shot-seeds 3] [--embedding-head mlp|logreg] [--mlp-epochs 20]
 
 1. Trains on the whole training split (cold: encoders not cached) → ``train_seconds`` and the
@@ -9,6 +9,8 @@
 2. ``holdout``: a fixed stratified split (seed 0) of 3,080 test rows — the size of the real BANKING77 test
    split — and the other 6,923 to train → ``holdout_accuracy`` (with ``balanced_accuracy``, the mean
    per-intent recall: the real test split has 40 rows per intent, so this is its closer analogue).
+   ``curve`` adds a learning curve: the same test rows with 50 % and 75 % of the holdout's training rows,
+   extrapolated (accuracy against ln(rows)) to the whole training split.
 3. ``cv``: k-fold stratified cross-validation on the training split (each fold trains a full model,
    calibration and all, on the other folds) → ``cv_accuracy``.
 4. ``few-shot``: 10 examples per intent to train, all the other rows to test, averaged over seeds →
@@ -118,6 +120,42 @@ def _train_and_score(
     return _score(model, [examples[j] for j in test_idx]), seconds
 
 
+def _learning_curve(
+    examples: Sequence[Example],
+    train_idx: Sequence[int],
+    test_idx: Sequence[int],
+    config: TrainConfig,
+    holdout: dict[str, Any],
+) -> dict[str, Any]:
+    """Holdout accuracy when training on 50 % and 75 % of the holdout's training rows (stratified), and a
+    least-squares line of accuracy against ln(rows) through those and the full holdout, extrapolated to
+    every row of the data: an estimate of what training on the whole split gives on unseen rows."""
+    from sklearn.model_selection import train_test_split
+
+    points = []
+    for fraction in (0.5, 0.75):
+        subset, _ = train_test_split(
+            list(train_idx),
+            train_size=fraction,
+            stratify=[examples[j].intent for j in train_idx],
+            random_state=0,
+        )
+        scores, _ = _train_and_score(examples, sorted(subset), test_idx, config)
+        points.append((len(subset), scores["accuracy"], scores["balanced_accuracy"]))
+        print(f"curve {len(subset)} rows: {scores}", file=sys.stderr, flush=True)
+    points.append((len(train_idx), holdout["accuracy"], holdout["balanced_accuracy"]))
+    log_n = np.log([p[0] for p in points])
+    out: dict[str, Any] = {
+        "points": [{"n_train": n, "accuracy": a, "balanced_accuracy": b} for n, a, b in points]
+    }
+    for key, column in (("accuracy", 1), ("balanced_accuracy", 2)):
+        slope, intercept = np.polyfit(log_n, [p[column] for p in points], 1)
+        estimate = float(intercept + slope * np.log(len(examples)))
+        out[f"{key}_extrapolated_to_{len(examples)}"] = round(estimate, 4)
+    out["method"] = "least squares of accuracy on ln(training rows), same test rows"
+    return out
+
+
 def run(
     *,
     data: Path,
@@ -128,6 +166,7 @@ def run(
     holdout_size: int,
     few_shot_seeds: int,
     latency_queries: int,
+    save_model: Path | None = None,
 ) -> dict[str, Any]:
     examples = read_examples(data)
     load_started = time.perf_counter()
@@ -138,6 +177,8 @@ def run(
     started = time.perf_counter()
     full = IntentModel.train(examples, config=config)
     train_seconds = time.perf_counter() - started
+    if save_model is not None:
+        full.save(save_model)
     step = max(1, len(examples) // latency_queries)
     latency = measure_latency(full, [e.text for e in examples][::step], max_queries=latency_queries)
     print(f"full: {train_seconds:.1f} s, latency {latency}", file=sys.stderr, flush=True)
@@ -157,6 +198,8 @@ def run(
             "train_seconds": round(seconds, 1),
         }
         print(f"holdout: {holdout}", file=sys.stderr, flush=True)
+        if "curve" in modes:
+            holdout["learning_curve"] = _learning_curve(examples, train_idx, test_idx, config, holdout)
 
     # 3. cross-validation
     fold_results, fold_seconds = [], []
@@ -230,7 +273,7 @@ def run(
     }
 
 
-MODES = ("cv", "holdout", "few-shot")
+MODES = ("cv", "holdout", "few-shot", "curve")  # curve: a learning curve on the holdout
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -248,6 +291,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--embedding-head", choices=["mlp", "logreg"], default=TrainConfig().embedding_head)
     parser.add_argument("--mlp-epochs", type=int, default=TrainConfig().mlp_epochs)
+    parser.add_argument("--save-model", type=Path, default=None, help="save the full-split model here")
     args = parser.parse_args(argv)
     modes = [m for m in args.modes.split(",") if m]
     unknown = set(modes) - set(MODES)
@@ -268,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         holdout_size=args.holdout_size,
         few_shot_seeds=args.few_shot_seeds,
         latency_queries=args.latency_queries,
+        save_model=args.save_model,
     )
     print(json.dumps(result, ensure_ascii=False))
     return result

