@@ -156,7 +156,19 @@ class _LinearHead:
         return out
 
 
-class _TfidfMember:
+class _LinearMember:
+    """A member whose classifier is linear (``coef_``/``intercept_``), kept as a ``_LinearHead``."""
+
+    head: _LinearHead | None
+
+    def make_head(self, clf: Any, n_classes: int) -> _LinearHead:
+        return _LinearHead(clf, n_classes)
+
+    def set_head(self, clf: Any, n_classes: int) -> None:
+        self.head = self.make_head(clf, n_classes)
+
+
+class _TfidfMember(_LinearMember):
     """Sublinear TF-IDF (words + characters) and a linear SVM; a fast path for single queries."""
 
     name = "tfidf"
@@ -189,12 +201,6 @@ class _TfidfMember:
         from sklearn.svm import LinearSVC
 
         return LinearSVC(C=self.c)
-
-    def make_head(self, clf: Any, n_classes: int) -> _LinearHead:
-        return _LinearHead(clf, n_classes)
-
-    def set_head(self, clf: Any, n_classes: int) -> None:
-        self.head = self.make_head(clf, n_classes)
 
     def knows_a_word(self, normalized: Sequence[str]) -> np.ndarray:
         """Whether each text has a word (not a bare number) that the training texts had."""
@@ -236,7 +242,7 @@ class _TfidfMember:
         return total[None, :]
 
 
-class _EmbeddingMember:
+class _EmbeddingMember(_LinearMember):
     """A pretrained sentence encoder and a multinomial logistic regression."""
 
     def __init__(self, name: str, c: float) -> None:
@@ -251,12 +257,6 @@ class _EmbeddingMember:
         from sklearn.linear_model import LogisticRegression
 
         return LogisticRegression(C=self.c, max_iter=1000)
-
-    def make_head(self, clf: Any, n_classes: int) -> _LinearHead:
-        return _LinearHead(clf, n_classes)
-
-    def set_head(self, clf: Any, n_classes: int) -> None:
-        self.head = self.make_head(clf, n_classes)
 
     def scores(self, inputs: Sequence[str]) -> np.ndarray:
         assert self.head is not None
