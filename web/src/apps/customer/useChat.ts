@@ -24,6 +24,7 @@ const ACK_TIMEOUT_MS = 6_000
 const POLL_MS = 3_000
 const TYPING_SHOW_MS = 5_000
 const BOT_THINKING_MAX_MS = 8_000
+const QUEUE_RETRY_MS = 2_000
 
 function storageGet(store: Storage, key: string): string | null {
   try {
@@ -207,7 +208,10 @@ export function useChat() {
 
   // ---- the queue, callback / message, survey --------------------------------------------------
 
+  let queueRetry: number | undefined
+
   async function refreshQueue(): Promise<void> {
+    window.clearTimeout(queueRetry)
     try {
       const q = await api.get<QueueStatus>('/api/chat/queue', { token: token(), silent: true })
       if (q.status === 'queued') {
@@ -217,6 +221,11 @@ export function useChat() {
       }
     } catch {
       /* the next status frame brings it */
+    }
+    // Just queued, the place may not be assigned yet (the router enters it after the hand-off
+    // commits): ask again shortly rather than wait for the next announcement.
+    if (status.value === 'queued' && queuePosition.value === null) {
+      queueRetry = window.setTimeout(() => void refreshQueue(), QUEUE_RETRY_MS)
     }
   }
 
@@ -464,6 +473,7 @@ export function useChat() {
     ackTimers.clear()
     window.clearTimeout(typingTimer)
     window.clearTimeout(botThinkingTimer)
+    window.clearTimeout(queueRetry)
     botThinking.value = false
     agentTyping.value = false
   }
