@@ -192,7 +192,7 @@ async def run_resume(*, session: AsyncSession, conversation: Conversation) -> li
         session=session, conversation=conversation, text="", language=conversation.language, state=state
     )
     resume = int(awaiting.get("resume", 0))
-    required = flow.level if resume == 0 else getattr(flow.steps[resume], "level", None) or flow.level
+    required = _level_at(flow, resume)
     if identity.LEVEL_RANK[await _effective_level(turn)] < identity.LEVEL_RANK[required]:
         return []
     try:
@@ -740,6 +740,12 @@ async def _has_level(turn: Turn, flow: Flow, required: str, *, resume_step: int)
     return False
 
 
+def _level_at(flow: Flow, step: int) -> str:
+    """The level a step-up paused at `step` was for: the flow's at the start, else the step's own."""
+    own = getattr(flow.steps[step], "level", None) if step else None
+    return own or flow.level
+
+
 def _domain_text(exc: DomainError, language: str) -> str:
     details = exc.details if isinstance(exc.details, dict) else {}
     zh = details.get("message_zh")
@@ -754,7 +760,7 @@ async def _on_code(turn: Turn, flow: Flow) -> bool:
     assert customer_id is not None
     answer = normalize_answer(turn.text)
     resume = int(awaiting.get("resume", 0))
-    required = flow.level if resume == 0 else getattr(flow.steps[resume], "level", None) or flow.level
+    required = _level_at(flow, resume)
     if CODE.match(turn.text) and awaiting.get("challenge"):
         try:
             await identity.do_verify_otp(
