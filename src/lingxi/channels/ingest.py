@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from lingxi.channels.service import Inbound, do_receive_many
 from lingxi.conversations import service as conversations
@@ -25,6 +25,8 @@ from lingxi.core.db import commit, get_database
 from lingxi.core.errors import NotFound
 
 log = logging.getLogger("lingxi.ingest")
+# Built once: constructing the statement (and its cache key) per batch costs more than running it.
+_SELECT_CONVERSATIONS = select(Conversation).where(Conversation.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(slots=True)
@@ -73,7 +75,7 @@ class MessageIngest:
     async def _store(self, batch: list[_Pending]) -> None:
         async with get_database().sessionmaker() as session:
             ids = {p.conversation_id for p in batch}
-            found = await session.scalars(select(Conversation).where(Conversation.id.in_(ids)))
+            found = await session.scalars(_SELECT_CONVERSATIONS, {"ids": list(ids)})
             by_id = {c.id: c for c in found}
             ready = []
             for pending in batch:

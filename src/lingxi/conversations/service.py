@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -323,17 +323,34 @@ class MessageDraft:
     payload: dict[str, Any] | None = None
 
 
-def _insert_messages_stmt(session: AsyncSession) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING every column, executed with a list of rows
-    (insertmanyvalues: one statement per batch, compiled once and cached)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+def _build_insert_messages(insert: Any) -> Any:
     table = cast(Table, Message.__table__)
     return (
         insert(table)
         .on_conflict_do_nothing(index_elements=["conversation_id", "client_msg_id"])
         .returning(*table.c)
     )
+
+
+# The live chat path stores a batch of messages many times a second: its statements are built once
+# (building one, and its cache key, costs more CPU than executing it on a small batch).
+_INSERT_MESSAGES = {
+    "postgresql": _build_insert_messages(pg_insert),
+    "sqlite": _build_insert_messages(sqlite_insert),
+}
+_TOUCH_CONVERSATIONS = (
+    update(Conversation)
+    .where(Conversation.id.in_(bindparam("ids", expanding=True)))
+    .values(last_message_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def _insert_messages_stmt(session: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING every column, executed with a list of rows
+    (insertmanyvalues: one statement per batch)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return _INSERT_MESSAGES["postgresql" if dialect == "postgresql" else "sqlite"]
 
 
 def check_message(draft: MessageDraft) -> None:
@@ -437,12 +454,7 @@ async def do_add_messages(
                 )
     if touched:
         # One UPDATE for the whole batch instead of the unit of work's row-by-row UPDATEs.
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.id.in_(list(touched)))
-            .values(last_message_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        await session.execute(_TOUCH_CONVERSATIONS, {"ids": list(touched), "now": now})
         for conversation in touched.values():
             set_committed_value(conversation, "last_message_at", now)
     await session.flush()
