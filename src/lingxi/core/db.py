@@ -13,6 +13,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from lingxi.core import sqlite_driver
 from lingxi.core.timeutil import as_utc
 from lingxi.settings import Settings, get_settings
 
@@ -60,7 +61,7 @@ class Database:
         self.settings = settings
         kwargs: dict[str, Any] = {}
         if settings.is_sqlite:
-            kwargs.update(connect_args={"timeout": 30})
+            kwargs.update(connect_args={"timeout": 30}, module=sqlite_driver.dbapi())
         else:
             kwargs.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(settings.database_url, **kwargs)
