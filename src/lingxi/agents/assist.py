@@ -348,7 +348,8 @@ async def build_assist(
         .limit(FACT_MESSAGES)
     )
     messages = list(reversed((await session.scalars(stmt)).all()))
-    facts = key_facts(messages, today=today, products=await knowledge.get_product_names(session=session))
+    catalogue = await knowledge.get_product_names(session=session)
+    facts = key_facts(messages, today=today, products=catalogue)
     if intent_title:
         facts.insert(0, Fact(type="intent", value=intent_title))
     customer_texts = [m.content for m in messages if m.sender_type == "customer" and m.content_type == "text"]
@@ -359,7 +360,7 @@ async def build_assist(
         query=latest,
         language=conversation.language,
         channel=conversation.channel,
-        products=await knowledge.find_products(session=session, text=latest),
+        products=[str(e.value) for e in extract_entities(latest, products=catalogue) if e.type == "product"],
     )
     return Assist(
         facts=facts,
