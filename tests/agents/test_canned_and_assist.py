@@ -174,6 +174,16 @@ async def test_assist_suggests_published_knowledge_answers(
         answer="<p>当年刷卡满<b>6次</b>即可减免次年年费。</p>",
         category="信用卡",
     )
+    platinum = await publish(
+        api,
+        author,
+        reviewer,
+        standard_question="白金信用卡有哪些权益？",
+        similar_questions=["白金卡有什么好处", "白金卡贵宾厅怎么用"],
+        answer="<p>机场贵宾厅每年 6 次，年费 2,000 元，消费满 20 万元免次年年费。</p>",
+        category="信用卡",
+        products=[{"name": "灵犀白金信用卡", "aliases": ["白金信用卡"]}],
+    )
     waiting = await queue_chat()
     await say(api, waiting.chat, "我的信用卡年费能减免吗")
     r = await api.get(f"/api/agent/conversations/{waiting.public_id}/assist", headers=agent.headers)
@@ -181,6 +191,16 @@ async def test_assist_suggests_published_knowledge_answers(
     [top, *_] = r.json()["suggestions"]
     assert top["entry_id"] == entry["id"] and top["question"] == "信用卡年费怎么减免？"
     assert "6次" in top["answer"] and "<b>" not in top["answer"]  # plain text for the reply box
+    assert not any(f["type"] == "product" for f in r.json()["facts"])
+
+    # Naming a product of the knowledge base: a fact, and the entry about it is suggested too.
+    await say(api, waiting.chat, "白金信用卡的年费能免吗")
+    r = await api.get(f"/api/agent/conversations/{waiting.public_id}/assist", headers=agent.headers)
+    body = r.json()
+    assert {"type": "product", "value": "灵犀白金信用卡"} in [
+        {"type": f["type"], "value": f["value"]} for f in body["facts"]
+    ]
+    assert platinum["id"] in [s["entry_id"] for s in body["suggestions"]]
 
 
 def test_similarity_ranks_close_wording_first():

@@ -1,4 +1,5 @@
-"""A knowledge admin writes an FAQ entry in the console, a second one approves it, and search finds it.
+"""A knowledge admin writes an FAQ entry in the console, a second one approves it, and search finds it
+(recognising the entry's product in the question).
 
 Drives the built console (web/dist) through the real server in headless Chromium; leaves screenshots of
 the editor and the search test page in LINGXI_E2E_SCREENSHOTS (default /tmp).
@@ -60,12 +61,14 @@ async def test_write_review_and_find_an_answer(
     await page.get_by_test_id("kb-similar").nth(1).fill(SIMILAR[1])
     await page.get_by_test_id("kb-answer").fill(ANSWER)
     await expect(page.get_by_test_id("kb-preview").locator("p")).to_have_count(2)  # plain text → paragraphs
+    await page.get_by_test_id("kb-products").fill("灵犀借记卡 / 借记卡")
     await page.get_by_test_id("kb-category").click()
     await page.keyboard.type("银行卡")
     await page.keyboard.press("Enter")
     await page.get_by_test_id("kb-submit").click()  # saves the new entry, then submits it
     status = page.get_by_test_id("kb-entry-status")
     await expect(status).to_have_attribute("data-status", "in_review")
+    await expect(page.get_by_test_id("kb-products")).to_have_value("灵犀借记卡 / 借记卡")  # as saved
     await expect(page.get_by_test_id("kb-review-hint")).to_contain_text("另一位知识管理员")  # four-eyes
     await expect(page.get_by_test_id("kb-approve")).to_have_count(0)
     await page.screenshot(path=screenshot_dir / "lingxi-e2e-knowledge-editor.png")
@@ -90,6 +93,8 @@ async def test_write_review_and_find_an_answer(
     await review.get_by_test_id("kb-search-run").click()
     first = review.get_by_test_id("kb-hit").first
     await expect(first.get_by_test_id("kb-hit-question")).to_have_text(QUESTION)
+    await expect(review.get_by_test_id("kb-search-products")).to_contain_text("灵犀借记卡")
+    await expect(first.get_by_test_id("kb-hit-product")).to_be_visible()
     decision = await review.get_by_test_id("kb-decision").get_attribute("data-decision")
     assert decision in ("answer", "suggest"), decision
     await review.screenshot(path=screenshot_dir / "lingxi-e2e-knowledge-search.png")

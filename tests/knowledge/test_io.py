@@ -285,6 +285,7 @@ async def _round_trip(api, author, reviewer, db, file_format: str) -> None:
         channels=["app", "sms"],
         valid_from="2026-01-01",
         valid_to="2030-12-31",
+        products=[{"name": "灵犀现金宝 A", "aliases": ["现金宝", "=宝"]}, "-随心贷"],
     )
     first = await publish(api, author, reviewer, **tricky)
     second = await publish(api, author, reviewer, **content(key="trip.plain", language="en", category="Fees"))
@@ -316,6 +317,7 @@ async def _round_trip(api, author, reviewer, db, file_format: str) -> None:
             "valid_from",
             "valid_to",
             "language",
+            "products",
         ):
             assert draft[field] == published[field], (file_format, field)
     [row] = await audit_rows(db, "knowledge.export")

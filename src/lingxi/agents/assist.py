@@ -1,8 +1,10 @@
 """Agent assist: what the agent should know about the open chat, on one screen.
 
 - key facts: the entities of the customer's messages (card tails, amounts, dates, masked numbers,
-  account kinds) by `lingxi.nlu.entities.extract_entities`, with the bot's intent;
-- suggested answers from the knowledge base for the latest customer message (`suggestions.py`);
+  account kinds, the knowledge base's products) by `lingxi.nlu.entities.extract_entities`, with the
+  bot's intent;
+- suggested answers from the knowledge base for the latest customer message (`suggestions.py`), the
+  entries about the products it names first;
 - similar past conversations: closed chats on the same topic whose customer wording is closest
   (cosine of character 2–3-gram TF-IDF vectors), with how they were wrapped up;
 - compliance hints: verify before disclosing account data (the intent's level in the taxonomy
@@ -15,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -28,6 +30,7 @@ from lingxi.agents.suggestions import SuggestedAnswer, suggest_answers
 from lingxi.conversations.models import Conversation, Message
 from lingxi.core.masking import mask_card, mask_id_number, mask_phone, mask_text
 from lingxi.core.timeutil import utcnow
+from lingxi.knowledge import service as knowledge
 from lingxi.nlu.entities import Entity, Money, extract_entities
 from lingxi.nlu.text import char_ngrams, normalize
 
@@ -96,14 +99,17 @@ def _display(entity: Entity) -> str:
     return str(value)
 
 
-def key_facts(messages: Sequence[Message], *, today: date | None = None) -> list[Fact]:
-    """Entities of the customer's text messages, newest mention of each value first, masked."""
+def key_facts(
+    messages: Sequence[Message], *, today: date | None = None, products: Mapping[str, str] | None = None
+) -> list[Fact]:
+    """Entities of the customer's text messages, newest mention of each value first, masked. `products`
+    is the knowledge base's catalogue (name or alias → product): named products become facts too."""
     seen: set[tuple[str, str]] = set()
     facts: list[Fact] = []
     for message in reversed(messages):
         if message.sender_type != "customer" or message.content_type != "text":
             continue
-        for entity in extract_entities(message.content, today=today):
+        for entity in extract_entities(message.content, today=today, products=products or {}):
             fact = Fact(type=entity.type, value=_display(entity), message_id=message.id)
             if (fact.type, fact.value) not in seen:
                 seen.add((fact.type, fact.value))
@@ -342,14 +348,19 @@ async def build_assist(
         .limit(FACT_MESSAGES)
     )
     messages = list(reversed((await session.scalars(stmt)).all()))
-    facts = key_facts(messages, today=today)
+    catalogue = await knowledge.get_product_names(session=session)
+    facts = key_facts(messages, today=today, products=catalogue)
     if intent_title:
         facts.insert(0, Fact(type="intent", value=intent_title))
     customer_texts = [m.content for m in messages if m.sender_type == "customer" and m.content_type == "text"]
     agent_texts = [m.content for m in messages if m.sender_type == "agent"]
     latest = customer_texts[-1] if customer_texts else ""
     suggestions = await suggest_answers(
-        session=session, query=latest, language=conversation.language, channel=conversation.channel
+        session=session,
+        query=latest,
+        language=conversation.language,
+        channel=conversation.channel,
+        products=[str(e.value) for e in extract_entities(latest, products=catalogue) if e.type == "product"],
     )
     return Assist(
         facts=facts,

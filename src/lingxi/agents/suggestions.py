@@ -7,6 +7,7 @@ MIN_SCORE is offered, best first, as plain text the agent can put in the reply b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,12 +26,19 @@ class SuggestedAnswer:
 
 
 async def suggest_answers(
-    *, session: AsyncSession, query: str, language: str, channel: str, limit: int = 3
+    *,
+    session: AsyncSession,
+    query: str,
+    language: str,
+    channel: str,
+    limit: int = 3,
+    products: Sequence[str] = (),
 ) -> list[SuggestedAnswer]:
+    """Answers for the customer's message; entries about `products` (named in it) are preferred."""
     if not query.strip():
         return []
     result = await knowledge.search(
-        session=session, query=query, language=language, channel=channel, limit=limit
+        session=session, query=query, language=language, channel=channel, limit=limit, products=products
     )
     return [
         SuggestedAnswer(

@@ -11,19 +11,24 @@ State lives in `conversation.context["bot"]` (JSON, reassigned on every change):
     finals      whether an irreversible call has run (no corrections after it)
     failures    consecutive messages not understood outside a flow
     suggestions the intents offered in "您是想问…", so that "2" picks the second
+    products    the knowledge base's products the customer named, latest last (for the hand-off)
     updated_at  ISO time of the last bot turn (a pending question lapses after flow_timeout_minutes)
 
 Order of a turn: a pending one-time code → cancel → an explicit hand-off request or a strongly
 negative message → the running flow (answer, correction, or a confident switch to another intent)
 → a pick from the last suggestions → the NLU: task intents start flows, route intents hand over,
 FAQ intents and everything unsure go to the knowledge base.
+
+Entities are extracted with the knowledge base's product catalogue (`knowledge_port.product_catalogue`):
+a product the customer names fills list slots by its name, makes the knowledge search prefer the entries
+about it, and goes to the agent with a hand-off.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,6 +91,7 @@ CORRECTION = re.compile(
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 BOT = Actor.system("bot")
+REMEMBERED_PRODUCTS = 3
 SMALL_TALK = ("greeting", "thanks_goodbye")  # never a reason to leave a flow
 RESOLVED = re.compile(r"^(已解决|解决了|已经解决了?|问题解决了|yes,? solved|solved)[!！。.]*$", re.I)
 
@@ -99,6 +105,7 @@ class Turn:
     text: str
     language: str
     state: dict[str, Any]
+    products: Mapping[str, str] = field(default_factory=dict)  # the catalogue: name or alias → product
     replies: list[Reply] = field(default_factory=list)
     _entities: list[Entity] | None = None
     _prediction: Prediction | None = None
@@ -115,8 +122,13 @@ class Turn:
     @property
     def entities(self) -> list[Entity]:
         if self._entities is None:
-            self._entities = extract_entities(self.text)
+            self._entities = extract_entities(self.text, products=self.products)
         return self._entities
+
+    @property
+    def named_products(self) -> list[str]:
+        """The catalogue's products this message names, each once."""
+        return list(dict.fromkeys(str(e.value) for e in self.entities if e.type == "product"))
 
     @property
     def prediction(self) -> Prediction:
@@ -160,7 +172,15 @@ async def run_turn(*, session: AsyncSession, conversation: Conversation, text: s
     language = _language_of(text, conversation.language)
     if language != conversation.language:
         conversation.language = language
-    turn = Turn(session=session, conversation=conversation, text=text.strip(), language=language, state=state)
+    turn = Turn(
+        session=session,
+        conversation=conversation,
+        text=text.strip(),
+        language=language,
+        state=state,
+        products=await knowledge_port.product_catalogue(session=session),
+    )
+    _remember_products(turn)
     try:
         await _dispatch(turn)
     finally:
@@ -189,7 +209,12 @@ async def run_resume(*, session: AsyncSession, conversation: Conversation) -> li
     if flow is None or awaiting.get("type") != "otp" or conversation.customer_id is None:
         return []
     turn = Turn(
-        session=session, conversation=conversation, text="", language=conversation.language, state=state
+        session=session,
+        conversation=conversation,
+        text="",
+        language=conversation.language,
+        state=state,
+        products=await knowledge_port.product_catalogue(session=session),
     )
     resume = int(awaiting.get("resume", 0))
     required = _level_at(flow, resume)
@@ -203,6 +228,14 @@ async def run_resume(*, session: AsyncSession, conversation: Conversation) -> li
     finally:
         _save_state(conversation, state)
     return turn.replies
+
+
+def _remember_products(turn: Turn) -> None:
+    """Keep the products the customer named (the latest few) for a later hand-off."""
+    named = turn.named_products
+    if named:
+        kept = [p for p in turn.state.get("products") or [] if p not in named]
+        turn.state["products"] = [*kept, *named][-REMEMBERED_PRODUCTS:]
 
 
 async def _dispatch(turn: Turn) -> None:
@@ -264,7 +297,11 @@ async def _understand(turn: Turn) -> None:
         await _start_intent(turn, prediction.intent)
         return
     hits = await knowledge_port.search(
-        session=turn.session, query=turn.text, language=turn.language, channel=turn.conversation.channel
+        session=turn.session,
+        query=turn.text,
+        language=turn.language,
+        channel=turn.conversation.channel,
+        products=turn.named_products,
     )
     if hits.decision == "answer" and hits.hits:
         state["failures"] = 0
@@ -521,7 +558,7 @@ async def _prefill(turn: Turn, flow: Flow, slot_name: str) -> bool:
         parsed = parse_answer(
             slot=slot,
             text=origin,
-            entities=extract_entities(origin),
+            entities=extract_entities(origin, products=turn.products),
             candidates=candidates,
             language=turn.language,
         )
@@ -813,17 +850,21 @@ async def _handoff(
         turn.say(key if key in _HANDOFF_KEYS else "handoff_flow")
     tier = await _tier(turn)
     confidence = turn._prediction.confidence if turn._prediction is not None else None
+    slots = {
+        name: value.get("display", "")
+        for name, value in (turn.state.get("values") or {}).items()
+        if flow is not None and name in flow.slots and isinstance(value, dict)
+    }
+    products = turn.state.get("products") or []
+    if products and "product" not in slots:  # product names are not personal data: shown as named
+        slots["product"] = "、".join(products)
     await do_handoff(
         session=turn.session,
         conversation=turn.conversation,
         reason=reason,
         intent=intent or turn.state.get("last_intent"),
         confidence=confidence,
-        slots={
-            name: value.get("display", "")
-            for name, value in (turn.state.get("values") or {}).items()
-            if flow is not None and name in flow.slots and isinstance(value, dict)
-        },
+        slots=slots,
         flow_title=flow.title.get("zh-CN") if flow is not None else None,
         tier=tier,
         urgent=urgent,

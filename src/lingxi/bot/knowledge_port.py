@@ -1,10 +1,13 @@
-"""How the bot asks the knowledge base: published answers by intent, and search for everything else.
+"""How the bot asks the knowledge base: published answers by intent, search for everything else, and the
+product catalogue its entity extractor looks for.
 
-The bot sees plain values (`KnowledgeHit`); the knowledge domain's own types stay behind this module.
+The bot sees plain values (`KnowledgeHit`, a name → product mapping); the knowledge domain's own types
+stay behind this module.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,9 +43,20 @@ def _hit(hit: Hit, channel: str) -> KnowledgeHit:
     )
 
 
-async def search(*, session: AsyncSession, query: str, language: str, channel: str) -> KnowledgeResult:
-    result = await knowledge.search(session=session, query=query, language=language, channel=channel, limit=3)
+async def search(
+    *, session: AsyncSession, query: str, language: str, channel: str, products: Sequence[str] = ()
+) -> KnowledgeResult:
+    """Answers for a message; entries about `products` (recognised in it) are preferred."""
+    result = await knowledge.search(
+        session=session, query=query, language=language, channel=channel, limit=3, products=products
+    )
     return KnowledgeResult(decision=result.decision, hits=[_hit(h, channel) for h in result.hits])
+
+
+async def product_catalogue(*, session: AsyncSession) -> Mapping[str, str]:
+    """Every name and alias of the products of the published entries valid today → the product's name,
+    for `extract_entities(text, products=…)`. Cached per process; a publication is seen at once."""
+    return await knowledge.get_product_names(session=session)
 
 
 async def get_answer(

@@ -189,7 +189,8 @@ def _entities_of(entities: Sequence[Entity], kind: str) -> list[Entity]:
 
 
 def pick_from_list(text: str, entities: Sequence[Entity], candidates: Sequence[Value]) -> Value | None:
-    """A list item by its number in the list, its last four digits, or its product name."""
+    """A list item by its number in the list, its last four digits, a product of the knowledge base's
+    catalogue the text names, or the words of its product name."""
     number = choice_number(text)
     if number is not None and 1 <= number <= len(candidates):
         return candidates[number - 1]
@@ -199,11 +200,29 @@ def pick_from_list(text: str, entities: Sequence[Entity], candidates: Sequence[V
         found = [c for c in candidates if c.get("tail") == wanted]
         if len(found) == 1:
             return found[0]
+    named = _by_product(entities, candidates)
+    if named is not None:
+        return named
     scores = [_name_overlap(text, c) for c in candidates]
     best = max(scores, default=0)
     if best >= 2 and scores.count(best) == 1:
         return candidates[scores.index(best)]
     return None
+
+
+def _by_product(entities: Sequence[Entity], candidates: Sequence[Value]) -> Value | None:
+    """The one item whose product name is a product the text names ("赎回安心理财30天"): the same name
+    first, else the one item whose name contains it (灵犀稳享 90 天持有期 → …持有期 3 号)."""
+    names = [{normalize(str(c.get(f, ""))) for f in ("product", "name")} - {""} for c in candidates]
+    for entity in _entities_of(entities, "product"):
+        wanted = {normalize(str(entity.value)), normalize(entity.text)}
+        pairs = list(zip(candidates, names, strict=True))
+        same = [c for c, own in pairs if wanted & own]
+        within = [c for c, own in pairs if any(w in name for w in wanted for name in own)]
+        found = same or within
+        if len(found) == 1:
+            return found[0]
+    return None  # none, or several items of that product: the other rules decide
 
 
 # Words every product name shares: they say nothing about which one the customer means.

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lingxi.core.actor import Actor
 from lingxi.knowledge import service as knowledge
 from lingxi.knowledge.models import KnowledgeEntry
-from lingxi.knowledge.schemas import EntryContent
+from lingxi.knowledge.schemas import EntryContent, parse_products
 
 DEMO_KNOWLEDGE = Path(__file__).resolve().parent / "data" / "knowledge.yaml"
 LANGUAGES = ("zh-CN", "en")
@@ -29,6 +29,7 @@ def demo_entries(path: Path = DEMO_KNOWLEDGE) -> list[tuple[str, EntryContent]]:
     categories: dict[str, dict[str, str]] = data["categories"]
     entries: list[tuple[str, EntryContent]] = []
     for item in data["entries"]:
+        products = [p for line in item.get("products") or () for p in parse_products(line)]
         for language in LANGUAGES:
             text = item[language]
             content = EntryContent(
@@ -39,6 +40,7 @@ def demo_entries(path: Path = DEMO_KNOWLEDGE) -> list[tuple[str, EntryContent]]:
                 intent=item.get("intent"),
                 channels=list(item.get("channels") or []),
                 language=language,
+                products=products,
             )
             entries.append((f"{item['key']}.{language}", content))
     return entries

@@ -14,6 +14,9 @@ too, in any order):
                         (or 网页, APP, 微信, 短信, 电话)
     valid_from          optional date YYYY-MM-DD (bank-local, inclusive)
     valid_to            optional date YYYY-MM-DD
+    products            optional: the products the entry is about, one per line (or separated by ";"),
+                        each with its other names after "/": "灵犀现金宝 A / 现金宝". A file without this
+                        column (made before it existed) leaves the products of existing entries as they are.
 
 Exports add read-only columns (status, version) that imports ignore, so an exported file imports again as
 it is. An import is all or nothing: every row is checked first (content, intent, dates, duplicate keys,
@@ -46,7 +49,7 @@ from lingxi.core.errors import DomainError, TooLarge, ValidationFailed
 from lingxi.knowledge import service
 from lingxi.knowledge.models import CHANNELS, KnowledgeEntry, KnowledgeVersion
 from lingxi.knowledge.richtext import sanitize_answer
-from lingxi.knowledge.schemas import KEY_PATTERN, EntryContent
+from lingxi.knowledge.schemas import KEY_PATTERN, EntryContent, Product, parse_products, products_text
 
 FileFormat = Literal["xlsx", "csv"]
 
@@ -61,6 +64,7 @@ COLUMNS = (
     "channels",
     "valid_from",
     "valid_to",
+    "products",
 )
 READ_ONLY_COLUMNS = ("status", "version")
 REQUIRED_COLUMNS = ("standard_question", "answer", "category")
@@ -77,6 +81,8 @@ COLUMN_ALIASES = {
     "渠道": "channels",
     "生效日期": "valid_from",
     "失效日期": "valid_to",
+    "产品": "products",
+    "产品名称": "products",
     "状态": "status",
     "版本": "version",
 }
@@ -342,10 +348,19 @@ async def check_rows(*, session: AsyncSession, rows: Sequence[Sequence[Any]], ma
     if keys:
         found = (await session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.key.in_(keys)))).all()
         existing = {e.key: e for e in found}
+    # An older file has no products column: the entries it updates keep their products.
+    heads = (
+        await service.list_heads(session=session, entries=list(existing.values()))
+        if "products" not in positions
+        else {}
+    )
     for parsed in checked.rows:
         entry = existing.get(parsed.key or "")
         if entry is not None:
             parsed.entry = entry
+            if entry.id in heads:
+                kept = [Product.model_validate(p) for p in heads[entry.id].products]
+                parsed.content = parsed.content.model_copy(update={"products": kept})
             if entry.status == "in_review":
                 checked.problems.append(
                     _problem(
@@ -391,6 +406,7 @@ def _parse_row(
         values[column] = _cell_text(cell(column))
     values["intent"] = _cell_text(cell("intent")) or None
     values["similar_questions"] = _split_lines(cell("similar_questions"))
+    values["products"] = parse_products(_cell_text(cell("products")))
     channels = _split_channels(cell("channels"))
     unknown = [c for c in channels if c not in CHANNELS]
     if unknown:
@@ -526,6 +542,7 @@ async def export_rows(*, session: AsyncSession, scope: Literal["published", "all
                 ",".join(version.channels),
                 version.valid_from.isoformat() if version.valid_from else "",
                 version.valid_to.isoformat() if version.valid_to else "",
+                products_text(version.products),
                 version.status,
                 version.number,
             ]
@@ -555,7 +572,7 @@ def to_xlsx(rows: Sequence[Sequence[Any]]) -> bytes:
     sheet = workbook.active
     assert sheet is not None
     sheet.title = "faq"
-    widths = {"answer": 80, "standard_question": 40, "similar_questions": 40}
+    widths = {"answer": 80, "standard_question": 40, "similar_questions": 40, "products": 30}
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row, start=1):
             cell = sheet.cell(row=r, column=c, value=value)

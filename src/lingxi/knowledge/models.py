@@ -68,6 +68,9 @@ class KnowledgeVersion(Base):
     answer_html: Mapped[str] = mapped_column(Text)  # sanitised on save (lingxi.knowledge.richtext)
     answer_text: Mapped[str] = mapped_column(Text)  # plain text derived from it (WeChat, SMS, IVR)
     channels: Mapped[list[Any]] = mapped_column(default=list)  # empty = every channel
+    # The products the entry is about: [{"name": "灵犀现金宝 A", "aliases": ["现金宝"]}, …]. The bot
+    # recognises the names of published entries in customer messages (docs/knowledge.md).
+    products: Mapped[list[Any]] = mapped_column(default=list)
     valid_from: Mapped[date | None] = mapped_column(default=None)  # bank-local dates, inclusive
     valid_to: Mapped[date | None] = mapped_column(default=None)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), default=None)

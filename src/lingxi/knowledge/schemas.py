@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from lingxi.knowledge.intents import is_known_intent
 from lingxi.knowledge.models import CHANNELS
+from lingxi.nlu.text import to_half_width
 
 Language = Literal["zh-CN", "en"]
 Channel = Literal["webchat", "app", "wechat", "sms", "ivr"]
@@ -21,8 +22,19 @@ MAX_QUESTION_CHARS = 200
 MAX_SIMILAR = 50
 MAX_RAW_ANSWER_CHARS = 50_000  # before sanitising (pasted HTML carries markup that is removed)
 MAX_CATEGORY_CHARS = 60
+MAX_PRODUCTS = 20
+MAX_PRODUCT_CHARS = 40
+MIN_PRODUCT_CHARS = 2  # one character ("贷") would be found in far too many messages
+MAX_ALIASES = 10
+# The text form of products (import cells, the console): products on separate lines (or separated by
+# ";"), a product's other names after its name, separated by "/". Names may not contain them.
+PRODUCT_SEPARATORS = ";；\n"
+ALIAS_SEPARATORS = "/／"
 
 _SPACES = re.compile(r"\s+")
+_PRODUCT_FORBIDDEN = re.compile(r"[;；/／\r\n]")
+_PRODUCT_SPLIT = re.compile(r"[;；\r\n]")
+_ALIAS_SPLIT = re.compile(r"[/／]")
 
 Question = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]
 
@@ -30,6 +42,68 @@ Question = Annotated[str, Field(min_length=1, max_length=MAX_QUESTION_CHARS)]
 def clean_line(value: str) -> str:
     """One line of text: surrounding and repeated white space removed."""
     return _SPACES.sub(" ", value).strip()
+
+
+def product_key(name: str) -> str:
+    """How product names are compared: full-width folded, white space removed, case-folded (the rule
+    of the entity extractor, so "灵犀现金宝A" and "灵犀现金宝 a" are one product)."""
+    return _SPACES.sub("", to_half_width(name)).casefold()
+
+
+def _product_name(value: str) -> str:
+    name = clean_line(value)
+    if not name:
+        raise ValueError("a product name must not be blank")
+    if len(name) > MAX_PRODUCT_CHARS:
+        raise ValueError(f"product name '{name[:20]}…' is longer than {MAX_PRODUCT_CHARS} characters")
+    if _PRODUCT_FORBIDDEN.search(name):
+        raise ValueError(f"product name '{name}' may not contain ';' or '/' (they separate names)")
+    if len(product_key(name)) < MIN_PRODUCT_CHARS:
+        raise ValueError(f"product name '{name}' is too short (at least {MIN_PRODUCT_CHARS} characters)")
+    return name
+
+
+class Product(BaseModel):
+    """A product an entry is about: its name and the other names customers use for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description=f"{MIN_PRODUCT_CHARS}–{MAX_PRODUCT_CHARS} characters")
+    aliases: list[str] = Field(
+        default_factory=list, max_length=MAX_ALIASES, description="other names (e.g. 现金宝)"
+    )
+
+    @field_validator("name", mode="after")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _product_name(value)
+
+    @field_validator("aliases", mode="after")
+    @classmethod
+    def _aliases(cls, values: list[str]) -> list[str]:
+        return [_product_name(v) for v in values if clean_line(v)]
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name, *self.aliases]
+
+
+def parse_products(text: str) -> list[dict[str, Any]]:
+    """The text form → products: "灵犀现金宝 A / 现金宝\n灵犀 e 贷 / e贷" (blank parts dropped)."""
+    products: list[dict[str, Any]] = []
+    for line in _PRODUCT_SPLIT.split(text):
+        names = [clean_line(part) for part in _ALIAS_SPLIT.split(line)]
+        names = [n for n in names if n]
+        if names:
+            products.append({"name": names[0], "aliases": names[1:]})
+    return products
+
+
+def products_text(products: list[Any], *, separator: str = "\n") -> str:
+    """Products → the text form (one product per line by default)."""
+    return separator.join(
+        " / ".join([str(p["name"]), *(str(a) for a in p.get("aliases") or ())]) for p in products
+    )
 
 
 class EntryContent(BaseModel):
@@ -50,6 +124,11 @@ class EntryContent(BaseModel):
     valid_from: date | None = None
     valid_to: date | None = None
     language: Language = "zh-CN"
+    products: list[Product] = Field(
+        default_factory=list,
+        max_length=MAX_PRODUCTS,
+        description="the products the entry is about; a plain string is a name without aliases",
+    )
 
     @field_validator("standard_question", "category", mode="after")
     @classmethod
@@ -89,6 +168,31 @@ class EntryContent(BaseModel):
     @classmethod
     def _channels(cls, values: list[str]) -> list[str]:
         return [c for c in CHANNELS if c in set(values)]  # canonical order, no duplicates
+
+    @field_validator("products", mode="before")
+    @classmethod
+    def _product_strings(cls, values: Any) -> Any:
+        if isinstance(values, list):
+            return [{"name": v} if isinstance(v, str) else v for v in values]
+        return values
+
+    @field_validator("products", mode="after")
+    @classmethod
+    def _distinct_products(cls, values: list[Product]) -> list[Product]:
+        """Each name once in the entry: a repeated product or alias is dropped."""
+        seen: set[str] = set()
+        distinct: list[Product] = []
+        for product in values:
+            if product_key(product.name) in seen:
+                continue
+            seen.add(product_key(product.name))
+            aliases = []
+            for alias in product.aliases:
+                if product_key(alias) not in seen:
+                    seen.add(product_key(alias))
+                    aliases.append(alias)
+            distinct.append(Product(name=product.name, aliases=aliases))
+        return distinct
 
     @model_validator(mode="after")
     def _dates_and_duplicates(self) -> EntryContent:
@@ -161,6 +265,7 @@ class VersionRead(BaseModel):
     channels: list[str]
     valid_from: date | None
     valid_to: date | None
+    products: list[Product]
     author_name: str
     created_at: datetime
     updated_at: datetime
@@ -235,10 +340,14 @@ class HitRead(BaseModel):
     lexical: float
     semantic: float
     intent_prior: float
+    product_match: bool = Field(description="about a product the question names (preferred)")
 
 
 class SearchRead(BaseModel):
     decision: Literal["answer", "suggest", "none"]
+    products: list[str] = Field(
+        description="the catalogue's products the question names (entries about them are preferred)"
+    )
     prompt: str | None = Field(description="what the bot says for `suggest` (您是想问：…)")
     hits: list[HitRead]
     query: str

@@ -11,7 +11,8 @@ the same transaction.
 
 Search: every process keeps one index per language in memory, tagged with the `kb_state` stamp it was built
 from. `search` reads the stamp (one primary-key read) and rebuilds the language's index only when it moved,
-so a publication on any process is seen by the next search on every process.
+so a publication on any process is seen by the next search on every process. The product catalogue (the
+product names of the published entries, which the bot's entity extractor looks for) is cached the same way.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from lingxi.customers.service import bank_today
 from lingxi.knowledge import retrieval
 from lingxi.knowledge.models import KnowledgeEntry, KnowledgeState, KnowledgeVersion
 from lingxi.knowledge.richtext import MAX_ANSWER_CHARS, plain_text, sanitize_answer
-from lingxi.knowledge.schemas import EntryContent
+from lingxi.knowledge.schemas import EntryContent, product_key, products_text
+from lingxi.nlu.entities import extract_entities
 
 log = logging.getLogger("lingxi.knowledge")
 
@@ -225,6 +227,7 @@ class CleanContent:
     valid_from: date | None
     valid_to: date | None
     language: str
+    products: list[dict[str, Any]]
 
 
 def answer_problem(answer_html: str) -> tuple[str, str] | None:
@@ -258,6 +261,7 @@ def check_content(content: EntryContent) -> CleanContent:
         valid_from=content.valid_from,
         valid_to=content.valid_to,
         language=content.language,
+        products=[p.model_dump() for p in content.products],
     )
 
 
@@ -272,6 +276,7 @@ CONTENT_FIELDS = (
     "valid_from",
     "valid_to",
     "language",
+    "products",
 )
 
 
@@ -289,6 +294,8 @@ def snapshot(version: KnowledgeVersion) -> dict[str, Any]:
         "channels": list(version.channels),
         "valid_from": version.valid_from.isoformat() if version.valid_from else None,
         "valid_to": version.valid_to.isoformat() if version.valid_to else None,
+        # The text form: a {"name": …} dict would be masked as a person's name by the audit log.
+        "products": products_text(version.products, separator="; "),
     }
 
 
@@ -750,6 +757,10 @@ async def load_indexed_entries(*, session: AsyncSession, language: str) -> list[
             channels=frozenset(v.channels),
             valid_from=v.valid_from,
             valid_to=v.valid_to,
+            products=tuple(
+                frozenset(product_key(name) for name in (p["name"], *p.get("aliases", ())))
+                for p in v.products
+            ),
         )
         for v, key in (await session.execute(stmt)).all()
     ]
@@ -760,12 +771,25 @@ def _language(language: str) -> str:
 
 
 async def search(
-    *, session: AsyncSession, query: str, language: str, channel: str, limit: int = 3
+    *,
+    session: AsyncSession,
+    query: str,
+    language: str,
+    channel: str,
+    limit: int = 3,
+    products: Sequence[str] = (),
 ) -> SearchResult:
     """Rank the published entries that serve `channel` today for `query`, with the decision:
-    `answer` (hits[0] answers), `suggest` (offer the hits: format_suggestions) or `none`."""
+    `answer` (hits[0] answers), `suggest` (offer the hits: format_suggestions) or `none`. Entries about
+    one of `products` (names recognised in the query: `find_products`) are preferred."""
     index = await _cache.get(session=session, language=_language(language))
-    return index.search(query.strip()[:500], channel=channel or None, today=bank_today(), limit=max(1, limit))
+    return index.search(
+        query.strip()[:500],
+        channel=channel or None,
+        today=bank_today(),
+        limit=max(1, limit),
+        product_keys={product_key(p) for p in products},
+    )
 
 
 async def get_published_answer(
@@ -806,6 +830,109 @@ def _direct_hit(entry: retrieval.IndexedEntry) -> Hit:
         semantic=0.0,
         intent_prior=0.0,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# The product catalogue: what the bot's entity extractor looks for.
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueProduct:
+    name: str
+    aliases: tuple[str, ...]
+    valid_from: date | None
+    valid_to: date | None
+
+    def valid_on(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+
+def product_names(products: Sequence[CatalogueProduct]) -> dict[str, str]:
+    """Every name and alias → the product's name (what an extracted entity reports). A product's own
+    name wins over another's alias; an alias two products claim is left out (it names neither)."""
+    names: dict[str, str] = {}  # key → product name
+    spelled: dict[str, str] = {}  # key → the spelling first seen
+    for product in products:
+        key = product_key(product.name)
+        if key not in names:
+            names[key] = product.name
+            spelled[key] = product.name
+    aliases: dict[str, str | None] = {}
+    for product in products:
+        owner = names[product_key(product.name)]
+        for alias in product.aliases:
+            key = product_key(alias)
+            if key in names:
+                continue
+            if key in aliases and aliases[key] != owner:
+                aliases[key] = None  # ambiguous
+            else:
+                aliases.setdefault(key, owner)
+                spelled.setdefault(key, alias)
+    result = {spelled[k]: v for k, v in names.items()}
+    result.update({spelled[k]: v for k, v in aliases.items() if v is not None})
+    return result
+
+
+class ProductCache:
+    """The products of the published versions (both languages), re-read when the kb_state stamp moves;
+    validity is applied per day, so a product leaves the catalogue at midnight without a rebuild."""
+
+    def __init__(self) -> None:
+        self._stamp: str | None = None
+        self._products: list[CatalogueProduct] = []
+        self._names: tuple[str, date, dict[str, str]] | None = None
+        self.loads = 0  # how many times this process read the catalogue (tests read it)
+
+    def clear(self) -> None:
+        self._stamp, self._products, self._names = None, [], None
+
+    async def names(self, *, session: AsyncSession, today: date) -> dict[str, str]:
+        _, stamp = await get_state(session=session)
+        if stamp != self._stamp:
+            stmt = (
+                select(KnowledgeVersion.products, KnowledgeVersion.valid_from, KnowledgeVersion.valid_to)
+                .where(KnowledgeVersion.status == "published")
+                .order_by(KnowledgeVersion.entry_id)
+            )
+            self._products = [
+                CatalogueProduct(
+                    name=str(p["name"]),
+                    aliases=tuple(str(a) for a in p.get("aliases") or ()),
+                    valid_from=valid_from,
+                    valid_to=valid_to,
+                )
+                for products, valid_from, valid_to in (await session.execute(stmt)).all()
+                for p in products or ()
+            ]
+            self._stamp, self._names = stamp, None
+            self.loads += 1
+        if self._names is None or self._names[:2] != (stamp, today):
+            valid = [p for p in self._products if p.valid_on(today)]
+            self._names = (stamp, today, product_names(valid))
+        return self._names[2]
+
+
+_products = ProductCache()
+
+
+def get_product_cache() -> ProductCache:
+    return _products
+
+
+async def get_product_names(*, session: AsyncSession) -> dict[str, str]:
+    """The product catalogue: every name and alias of the products of the published entries valid today
+    → the product's name; for `extract_entities(text, products=…)`."""
+    return await _products.names(session=session, today=bank_today())
+
+
+async def find_products(*, session: AsyncSession, text: str) -> list[str]:
+    """The catalogue's products named in a text, in the order they appear, each once."""
+    catalogue = await get_product_names(session=session)
+    found = [str(e.value) for e in extract_entities(text, products=catalogue) if e.type == "product"]
+    return list(dict.fromkeys(found))
 
 
 SUGGESTION_PROMPTS = {

@@ -39,6 +39,7 @@ from lingxi.knowledge.schemas import (
     IntentOption,
     KnowledgeMeta,
     Language,
+    Product,
     Rejection,
     SearchRead,
     Status,
@@ -72,6 +73,7 @@ def version_read(version: KnowledgeVersion) -> VersionRead:
         channels=list(version.channels),
         valid_from=version.valid_from,
         valid_to=version.valid_to,
+        products=[Product.model_validate(p) for p in version.products],
         author_name=version.author_name,
         created_at=version.created_at,
         updated_at=version.updated_at,
@@ -191,9 +193,14 @@ async def search(
     channel: Annotated[Channel, Query()] = "webchat",
     limit: Annotated[int, Query(ge=1, le=10)] = 3,
 ) -> SearchRead:
-    result = await service.search(session=session, query=q, language=language, channel=channel, limit=limit)
+    # As the bot does: the products the question names are recognised first, and their entries preferred.
+    products = await service.find_products(session=session, text=q)
+    result = await service.search(
+        session=session, query=q, language=language, channel=channel, limit=limit, products=products
+    )
     return SearchRead(
         decision=result.decision,
+        products=products,
         prompt=service.format_suggestions(result),
         hits=[
             HitRead(
@@ -210,6 +217,7 @@ async def search(
                 lexical=h.lexical,
                 semantic=h.semantic,
                 intent_prior=h.intent_prior,
+                product_match=h.product_match,
             )
             for h in result.hits
         ],

@@ -16,7 +16,7 @@ type             value                          examples
 ``id_number``    ``str`` (upper-case X)         18 digits with a valid check digit; 15-digit legacy
 ``card_number``  ``str`` (digits)               13–19 digits passing Luhn (also identifies the account)
 ``account_ref``  ``str`` (a kind code)          储蓄卡 → debit_card, 工资卡 → salary_card
-``product``      ``str`` (the name as given)    names from the ``products`` argument, longest match
+``product``      ``str`` (the product's name)   names from the ``products`` argument, longest match
 ===============  =============================  ==========================================
 
 Overlaps: validated numbers (ID, card) win over phones, phones over products, then card tails, dates,
@@ -26,7 +26,7 @@ amounts and account kinds; within a rank the longer span wins. See docs/nlu-data
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -733,11 +733,11 @@ def _matching_key(text: str) -> tuple[str, list[int]]:
 def _extract_products(text: str, ctx: _Context) -> Iterator[Entity]:
     if not ctx.products:
         return
+    # A mapping names the value to report for each name (an alias → its product's name).
+    value_of = ctx.products if isinstance(ctx.products, Mapping) else {p: p for p in ctx.products}
     key, index = _matching_key(text)
     taken = [False] * len(key)
-    names = sorted(
-        {p for p in ctx.products if p.strip()}, key=lambda p: len(_matching_key(p)[0]), reverse=True
-    )
+    names = sorted({p for p in value_of if p.strip()}, key=lambda p: len(_matching_key(p)[0]), reverse=True)
     for name in names:
         needle = _matching_key(name)[0]
         pos = key.find(needle)
@@ -745,7 +745,7 @@ def _extract_products(text: str, ctx: _Context) -> Iterator[Entity]:
             end = pos + len(needle)
             if not any(taken[pos:end]):
                 taken[pos:end] = [True] * len(needle)
-                yield ctx.entity("product", name, index[pos], index[end - 1] + 1)
+                yield ctx.entity("product", value_of[name], index[pos], index[end - 1] + 1)
             pos = key.find(needle, pos + 1)
 
 
@@ -757,7 +757,7 @@ def _extract_products(text: str, ctx: _Context) -> Iterator[Entity]:
 class _Context:
     original: str
     today: date
-    products: Sequence[str]
+    products: Sequence[str] | Mapping[str, str]
 
     def entity(self, type_: EntityType, value: EntityValue, start: int, end: int) -> Entity:
         return Entity(type_, value, self.original[start:end], start, end)
@@ -781,11 +781,15 @@ def bank_today() -> date:
     return datetime.now(BANK_TIMEZONE).date()
 
 
-def extract_entities(text: str, *, today: date | None = None, products: Sequence[str] = ()) -> list[Entity]:
+def extract_entities(
+    text: str, *, today: date | None = None, products: Sequence[str] | Mapping[str, str] = ()
+) -> list[Entity]:
     """All entities in one customer message, ordered by position, no two overlapping.
 
     `today` anchors relative dates (昨天, 上周五, next Monday); by default the bank's date in Asia/Shanghai.
-    `products` are the product names to look for (longest match first, case and spaces ignored).
+    `products` are the product names to look for (longest match first, case and spaces ignored); as a
+    mapping, each name gives the value the entity reports (the knowledge base's catalogue maps aliases
+    to their product: `lingxi.knowledge.service.get_product_names`).
     """
     if not text:
         return []

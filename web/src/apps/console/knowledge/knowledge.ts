@@ -3,7 +3,7 @@ import { reactive } from 'vue'
 import { currentLocale, t } from '@/shared/i18n'
 import type { TagType } from '@/shared/labels'
 import { staffApi as api } from '@/shared/staff'
-import type { IntentOption, KbStatus, KnowledgeMeta } from './types'
+import type { IntentOption, KbProduct, KbStatus, KnowledgeMeta } from './types'
 
 const state = reactive<{ meta: KnowledgeMeta | null }>({ meta: null })
 
@@ -42,6 +42,22 @@ export function intentLabel(id: string | null | undefined, intents: IntentOption
   const intent = intents.find((i) => i.id === id)
   if (!intent) return id
   return currentLocale() === 'en' ? intent.en : intent.zh
+}
+
+/**
+ * Products ↔ their text form, as in import files: one product per line (or separated by ";"), its other
+ * names after "/" — "灵犀现金宝 A / 现金宝". The server validates and de-duplicates.
+ */
+export function parseProducts(text: string): KbProduct[] {
+  return text
+    .split(/[;；\r\n]/)
+    .map((line) => line.split(/[/／]/).map((part) => part.replace(/\s+/g, ' ').trim()).filter(Boolean))
+    .filter((names) => names.length > 0)
+    .map(([name, ...aliases]) => ({ name, aliases }))
+}
+
+export function productsText(products: KbProduct[]): string {
+  return products.map((p) => [p.name, ...p.aliases].join(' / ')).join('\n')
 }
 
 export function channelText(channel: string): string {

@@ -5,6 +5,12 @@ export type KbLanguage = 'zh-CN' | 'en'
 export type KbChannel = 'webchat' | 'app' | 'wechat' | 'sms' | 'ivr'
 export type Decision = 'answer' | 'suggest' | 'none'
 
+/** A product an entry is about: its name and the other names customers use (docs/knowledge.md). */
+export interface KbProduct {
+  name: string
+  aliases: string[]
+}
+
 export interface VersionRead {
   number: number
   status: KbStatus
@@ -18,6 +24,7 @@ export interface VersionRead {
   channels: KbChannel[]
   valid_from: string | null
   valid_to: string | null
+  products: KbProduct[]
   author_name: string
   created_at: string
   updated_at: string
@@ -88,6 +95,7 @@ export interface EntryContent {
   valid_from: string | null
   valid_to: string | null
   language: KbLanguage
+  products: KbProduct[]
 }
 
 export interface HitRead {
@@ -104,10 +112,12 @@ export interface HitRead {
   lexical: number
   semantic: number
   intent_prior: number
+  product_match: boolean
 }
 
 export interface SearchRead {
   decision: Decision
+  products: string[]
   prompt: string | null
   hits: HitRead[]
   query: string
