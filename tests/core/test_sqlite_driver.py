@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,25 @@ async def test_errors_are_the_dbapi_errors_and_roll_back(database: Database) -> 
     async with database.sessionmaker() as session:
         with pytest.raises(Exception, match="no such table"):
             await session.execute(text("SELECT * FROM missing_table"))
+
+
+async def test_a_savepoint_after_reads_waits_for_the_write_lock(database: Database) -> None:
+    """begin_nested() after only reads, while another connection commits a write in between: the block's
+    own write must not fail with "database is locked" (a deferred transaction's stale snapshot)."""
+    async with database.sessionmaker() as setup:
+        setup.add(_Item(name="first"))
+        await setup.commit()
+    async with database.sessionmaker() as a, database.sessionmaker() as b:
+        async with a.begin_nested():
+            assert await a.scalar(select(_Item.id).where(_Item.name == "first")) is not None
+            b.add(_Item(name="from b"))
+            other_writer = asyncio.create_task(b.commit())  # waits for a's write lock
+            await asyncio.sleep(0.05)
+            assert not other_writer.done()
+            a.add(_Item(name="from a"))
+            await a.flush()
+        await a.commit()
+        await other_writer
+    async with database.sessionmaker() as check:
+        names = set((await check.scalars(select(_Item.name))).all())
+        assert names == {"first", "from a", "from b"}

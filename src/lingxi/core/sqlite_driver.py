@@ -8,6 +8,13 @@ thread and hands back the rows, the description and the counts; everything else 
 
 Rows are always fetched whole (SQLite results here are small); a server-side cursor therefore reads from
 memory too.
+
+A savepoint outside a transaction (SQLAlchemy's `begin_nested()` after only reads) starts it with
+`BEGIN IMMEDIATE`. Python's sqlite3 otherwise opens no transaction before reads, so SQLite would start a
+deferred one at the SAVEPOINT: its reads then pin a snapshot, and its first write fails at once with
+"database is locked" (SQLITE_BUSY_SNAPSHOT, no busy wait) if any other connection committed in between —
+the outbox dispatcher does, constantly. Blocks in `begin_nested()` are there to write, so taking the write
+lock up front (waiting for it like any writer) is what they mean.
 """
 
 from __future__ import annotations
@@ -81,6 +88,8 @@ class OneTripCursor:
 
 def _execute(conn: sqlite3.Connection, sql: str, parameters: Sequence[Any]) -> _Outcome:
     """Runs on the connection's thread."""
+    if not conn.in_transaction and sql.startswith("SAVEPOINT"):
+        conn.execute("BEGIN IMMEDIATE")
     cursor = conn.cursor()
     try:
         cursor.execute(sql, parameters)
