@@ -55,14 +55,12 @@ class OneTripCursor:
         return self.__aenter__().__await__()
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> OneTripCursor:
-        run = functools.partial(
-            _execute, self._connection._conn, sql, () if parameters is None else parameters
-        )
+        run = functools.partial(_run, self._connection._conn, sql, () if parameters is None else parameters)
         self._take(await self._connection._execute(run))
         return self
 
     async def executemany(self, sql: str, seq_of_parameters: Iterable[Sequence[Any]]) -> OneTripCursor:
-        run = functools.partial(_executemany, self._connection._conn, sql, list(seq_of_parameters))
+        run = functools.partial(_run, self._connection._conn, sql, list(seq_of_parameters), many=True)
         self._take(await self._connection._execute(run))
         return self
 
@@ -86,24 +84,16 @@ class OneTripCursor:
         self._rows.clear()
 
 
-def _execute(conn: sqlite3.Connection, sql: str, parameters: Sequence[Any]) -> _Outcome:
-    """Runs on the connection's thread."""
+def _run(conn: sqlite3.Connection, sql: str, parameters: Any, *, many: bool = False) -> _Outcome:
+    """Runs on the connection's thread: one statement from cursor to close."""
     if not conn.in_transaction and sql.startswith("SAVEPOINT"):
         conn.execute("BEGIN IMMEDIATE")
     cursor = conn.cursor()
     try:
-        cursor.execute(sql, parameters)
-        rows = cursor.fetchall() if cursor.description else []
-        return rows, cursor.description, cursor.rowcount, cursor.lastrowid
-    finally:
-        cursor.close()
-
-
-def _executemany(conn: sqlite3.Connection, sql: str, seq_of_parameters: list[Sequence[Any]]) -> _Outcome:
-    """Runs on the connection's thread."""
-    cursor = conn.cursor()
-    try:
-        cursor.executemany(sql, seq_of_parameters)
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
         rows = cursor.fetchall() if cursor.description else []
         return rows, cursor.description, cursor.rowcount, cursor.lastrowid
     finally:
