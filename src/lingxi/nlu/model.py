@@ -268,7 +268,8 @@ class _EmbeddingMember(_LinearMember):
 
 
 class _JointEmbeddingMember:
-    """The concatenated embeddings of several pretrained encoders and one MLP (lingxi.nlu.mlp)."""
+    """The concatenated embeddings of several pretrained encoders and an MLP head (lingxi.nlu.mlp): one
+    network, or the mean logits of ``seeds`` networks trained with seeds seed, seed+1, …"""
 
     def __init__(
         self, encoder_names: Sequence[str], hidden: int, epochs: int, seed: int, seeds: int = 1
