@@ -2,6 +2,7 @@
 
     python bench/nlu_banking77.py [--encoders tfidf,use,minilm] [--modes cv,holdout,few-shot,curve]
         [--folds 5] [--run-folds N] [--few-shot-seeds 3] [--embedding-head mlp|logreg] [--mlp-epochs 20]
+        [--mlp-seeds 1] [--save-model DIR]
 
 1. Trains on the whole training split (cold: encoders not cached) → ``train_seconds`` and the
    single-query latency of that model (``latency_ms``, one ``predict`` call per query, after a warm-up,
@@ -291,6 +292,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     parser.add_argument("--embedding-head", choices=["mlp", "logreg"], default=TrainConfig().embedding_head)
     parser.add_argument("--mlp-epochs", type=int, default=TrainConfig().mlp_epochs)
+    parser.add_argument(
+        "--mlp-seeds", type=int, default=TrainConfig().mlp_seeds, help="MLPs averaged in the MLP head"
+    )
     parser.add_argument("--save-model", type=Path, default=None, help="save the full-split model here")
     args = parser.parse_args(argv)
     modes = [m for m in args.modes.split(",") if m]
@@ -302,6 +306,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         cv_folds=args.cv_folds,
         embedding_head=args.embedding_head,
         mlp_epochs=args.mlp_epochs,
+        mlp_seeds=args.mlp_seeds,
     )
     result = run(
         data=args.data,

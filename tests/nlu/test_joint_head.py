@@ -7,7 +7,7 @@ import pytest
 
 from lingxi.nlu import IntentModel, TrainConfig
 from lingxi.nlu import encoders as enc
-from lingxi.nlu.mlp import MLPClassifier
+from lingxi.nlu.mlp import MLPClassifier, MLPEnsemble
 from lingxi.nlu.model import _MlpHead
 from tests.nlu.synthetic import synthetic_examples
 
@@ -60,6 +60,21 @@ def test_mlp_member_alone_learns_the_training_data(stand_in_encoders):
     assert np.mean([p == e.intent for p, e in zip(predicted, examples)]) >= 0.9
 
 
+def test_mlp_seeds_make_one_member_that_averages_several_networks(stand_in_encoders, tmp_path):
+    config = TrainConfig(encoders=("tfidf", "use"), cv_folds=2, mlp_hidden=32, mlp_epochs=10, mlp_seeds=3)
+    model = IntentModel.train(synthetic_examples(), config=config)
+    assert [m.name for m in model.members] == ["tfidf", "mlp(use)"]
+    head = model.members[1].head
+    assert isinstance(head.clf, MLPEnsemble)
+    assert [m.seed for m in head.clf.members] == [0, 1, 2]
+    loaded = IntentModel.load(model.save(tmp_path / "m"))
+    assert loaded.config.mlp_seeds == 3
+    texts = ["how much money is in my account", "where is the nearest branch"]
+    np.testing.assert_allclose(loaded.predict_proba(texts), model.predict_proba(texts), atol=1e-6)
+    with pytest.raises(ValueError, match="mlp_seeds"):
+        TrainConfig(mlp_seeds=0)
+
+
 def test_logreg_head_keeps_one_member_per_encoder(stand_in_encoders):
     config = TrainConfig(encoders=("tfidf", "use", "minilm"), cv_folds=2, embedding_head="logreg")
     model = IntentModel.train(synthetic_examples(), config=config)
@@ -74,6 +89,7 @@ def test_config_embedding_head_validation_and_old_manifests():
     # Manifests written before the MLP head existed trained one logistic regression per encoder.
     old = TrainConfig.from_dict({"encoders": ["tfidf", "use"], "cv_folds": 3, "embedding_c": 50.0})
     assert old.embedding_head == "logreg"
+    assert old.mlp_seeds == 1
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
 
 

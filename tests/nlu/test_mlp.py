@@ -1,8 +1,9 @@
 """The numpy MLP head (lingxi.nlu.mlp): learns, is deterministic, maps arbitrary labels."""
 
 import numpy as np
+import pytest
 
-from lingxi.nlu.mlp import MLPClassifier, _gelu, _gelu_grad
+from lingxi.nlu.mlp import MLPClassifier, MLPEnsemble, _gelu, _gelu_grad
 
 
 def _blobs(n_per_class: int = 40, classes: int = 4, dim: int = 16, seed: int = 0):
@@ -48,3 +49,15 @@ def test_gelu_gradient_matches_finite_differences():
     numeric = (_gelu(x + eps)[0] - _gelu(x - eps)[0]) / (2 * eps)
     np.testing.assert_allclose(_gelu_grad(x, t), numeric, atol=1e-6)
     assert value[20] == 0.0 and abs(value[-1] - 4.0) < 1e-3
+
+
+def test_ensemble_averages_its_members_logits():
+    x, y = _blobs(n_per_class=15, classes=3)
+    labels = np.array([5, 9, 2])[y]
+    ensemble = MLPEnsemble([MLPClassifier(hidden=16, epochs=5, seed=s) for s in (3, 4)]).fit(x, labels)
+    alone = [MLPClassifier(hidden=16, epochs=5, seed=s).fit(x, labels) for s in (3, 4)]
+    assert list(ensemble.classes_) == [2, 5, 9]
+    expected = (alone[0].decision_function(x) + alone[1].decision_function(x)) / 2
+    np.testing.assert_allclose(ensemble.decision_function(x), expected, rtol=1e-6)
+    with pytest.raises(ValueError):
+        MLPEnsemble([])

@@ -68,6 +68,7 @@ class TrainConfig:
     embedding_c: float = 50.0  # the logistic regressions' C (embedding_head="logreg")
     mlp_hidden: int = 512
     mlp_epochs: int = 20
+    mlp_seeds: int = 3  # MLPs trained with seeds seed, seed+1, …; their logits are averaged
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -82,6 +83,8 @@ class TrainConfig:
             raise ValueError(f"embedding_head must be one of {', '.join(EMBEDDING_HEADS)}")
         if self.cv_folds < 2:
             raise ValueError("cv_folds must be at least 2")
+        if self.mlp_seeds < 1:
+            raise ValueError("mlp_seeds must be at least 1")
         if self.oos_threshold is not None and not 0.0 <= self.oos_threshold <= 1.0:
             raise ValueError("oos_threshold must be within [0, 1]")
 
@@ -95,6 +98,7 @@ class TrainConfig:
         known = {f for f in cls.__dataclass_fields__}
         values = {k: v for k, v in data.items() if k in known}
         values.setdefault("embedding_head", "logreg")  # manifests written before the MLP head existed
+        values.setdefault("mlp_seeds", 1)  # … and before it averaged several networks
         if "encoders" in values:
             values["encoders"] = tuple(values["encoders"])
         return cls(**values)
@@ -264,21 +268,31 @@ class _EmbeddingMember(_LinearMember):
 
 
 class _JointEmbeddingMember:
-    """The concatenated embeddings of several pretrained encoders and one MLP (lingxi.nlu.mlp)."""
+    """The concatenated embeddings of several pretrained encoders and an MLP head (lingxi.nlu.mlp): one
+    network, or the mean logits of ``seeds`` networks trained with seeds seed, seed+1, …"""
 
-    def __init__(self, encoder_names: Sequence[str], hidden: int, epochs: int, seed: int) -> None:
+    def __init__(
+        self, encoder_names: Sequence[str], hidden: int, epochs: int, seed: int, seeds: int = 1
+    ) -> None:
         self.encoder_names = tuple(encoder_names)
         self.name = "mlp(" + "+".join(self.encoder_names) + ")"
-        self.hidden, self.epochs, self.seed = hidden, epochs, seed
+        self.hidden, self.epochs, self.seed, self.seeds = hidden, epochs, seed, seeds
         self.head: _MlpHead | None = None
 
     def features(self, texts: Sequence[str], *, fit: bool = False) -> np.ndarray:
         return np.hstack([enc.get_encoder(name).encode(texts) for name in self.encoder_names])
 
     def new_classifier(self) -> Any:
-        from lingxi.nlu.mlp import MLPClassifier
+        from lingxi.nlu.mlp import MLPClassifier, MLPEnsemble
 
-        return MLPClassifier(hidden=self.hidden, epochs=self.epochs, seed=self.seed)
+        if self.seeds == 1:
+            return MLPClassifier(hidden=self.hidden, epochs=self.epochs, seed=self.seed)
+        return MLPEnsemble(
+            [
+                MLPClassifier(hidden=self.hidden, epochs=self.epochs, seed=self.seed + i)
+                for i in range(self.seeds)
+            ]
+        )
 
     def make_head(self, clf: Any, n_classes: int) -> _MlpHead:
         return _MlpHead(clf, n_classes)
@@ -318,7 +332,11 @@ def _new_members(config: TrainConfig) -> list[_Member]:
     if "tfidf" in config.encoders:
         members.append(_TfidfMember(config.tfidf_c))
     if pretrained and config.embedding_head == "mlp":
-        members.append(_JointEmbeddingMember(pretrained, config.mlp_hidden, config.mlp_epochs, config.seed))
+        members.append(
+            _JointEmbeddingMember(
+                pretrained, config.mlp_hidden, config.mlp_epochs, config.seed, config.mlp_seeds
+            )
+        )
     else:
         members.extend(_EmbeddingMember(name, config.embedding_c) for name in pretrained)
     return members
