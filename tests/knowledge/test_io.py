@@ -124,6 +124,47 @@ async def test_import_updates_the_draft_of_an_existing_key(api, editors):
     assert "waiting for review" in problem["problem"]
 
 
+async def test_columns_left_out_keep_the_entry_values(api, editors):
+    """A sheet trimmed to the columns being edited changes those only; an empty cell still clears."""
+    author, reviewer = editors
+    kept = content(
+        intent="card_replacement",
+        channels=["app", "wechat"],
+        similar_questions=["补卡要多久"],
+        valid_from="2026-01-01",
+        valid_to="2027-12-31",
+        language="zh-CN",
+    )
+    entry = await publish(api, author, reviewer, key="card.kept", **kept)
+    trimmed = [
+        ["key", "category", "standard_question", "answer"],
+        ["card.kept", "银行卡", "补卡多久到？", "约五天。"],
+    ]
+    r = await upload(api, author, "trimmed.xlsx", xlsx(trimmed))
+    assert r.status_code == 200 and r.json()["updated"] == 1, r.text
+    detail = (await api.get(f"/api/knowledge/entries/{entry['id']}", headers=bearer(author))).json()
+    draft = detail["versions"][0]
+    assert draft["standard_question"] == "补卡多久到？" and draft["answer_text"] == "约五天。"
+    assert draft["intent"] == "card_replacement" and draft["channels"] == ["app", "wechat"]
+    assert draft["similar_questions"] == ["补卡要多久"] and draft["language"] == "zh-CN"
+    assert (draft["valid_from"], draft["valid_to"]) == ("2026-01-01", "2027-12-31")
+    # A kept date is checked with the new one: a start after the kept end is refused, naming both.
+    r = await upload(
+        api, author, "from.csv", csv_bytes([[*trimmed[0], "valid_from"], [*trimmed[1], "2028-01-01"]])
+    )
+    assert r.status_code == 422 and error_code(r) == "import_invalid", r.text
+    [problem] = r.json()["error"]["details"]
+    assert problem["row"] == 2 and problem["column"] == "valid_to" and "current" in problem["problem"]
+    # Columns that are there but empty clear the values.
+    r = await upload(
+        api, author, "cleared.csv", csv_bytes([[*trimmed[0], "intent", "channels"], [*trimmed[1], "", ""]])
+    )
+    assert r.status_code == 200, r.text
+    detail = (await api.get(f"/api/knowledge/entries/{entry['id']}", headers=bearer(author))).json()
+    assert detail["versions"][0]["intent"] is None and detail["versions"][0]["channels"] == []
+    assert detail["versions"][0]["similar_questions"] == ["补卡要多久"]
+
+
 async def test_every_problem_is_reported_and_nothing_is_imported(api, editors, db):
     author, _ = editors
     rows = [

@@ -15,8 +15,12 @@ too, in any order):
     valid_from          optional date YYYY-MM-DD (bank-local, inclusive)
     valid_to            optional date YYYY-MM-DD
     products            optional: the products the entry is about, one per line (or separated by ";"),
-                        each with its other names after "/": "灵犀现金宝 A / 现金宝". A file without this
-                        column (made before it existed) leaves the products of existing entries as they are.
+                        each with its other names after "/": "灵犀现金宝 A / 现金宝".
+
+Every column but the three required ones may be left out: for an entry the file updates, a column that is
+not in the file keeps the entry's current value (a file made before the products column existed, or one
+trimmed to the columns being edited), while an empty cell in a column that is there clears it. New
+entries get the defaults.
 
 Exports add read-only columns (status, version) that imports ignore, so an exported file imports again as
 it is. An import is all or nothing: every row is checked first (content, intent, dates, duplicate keys,
@@ -67,6 +71,16 @@ COLUMNS = (
     "products",
 )
 READ_ONLY_COLUMNS = ("status", "version")
+# Optional columns whose absence from a file keeps an updated entry's current value.
+KEPT_WHEN_ABSENT = (
+    "language",
+    "intent",
+    "similar_questions",
+    "channels",
+    "valid_from",
+    "valid_to",
+    "products",
+)
 REQUIRED_COLUMNS = ("standard_question", "answer", "category")
 COLUMN_ALIASES = {
     "编号": "key",
@@ -348,10 +362,12 @@ async def check_rows(*, session: AsyncSession, rows: Sequence[Sequence[Any]], ma
     if keys:
         found = (await session.scalars(select(KnowledgeEntry).where(KnowledgeEntry.key.in_(keys)))).all()
         existing = {e.key: e for e in found}
-    # An older file has no products column: the entries it updates keep their products.
+    # A column the file leaves out (an older layout, or a sheet trimmed to what is being edited) keeps
+    # the entries' current values; an empty cell in a column that is there clears the value.
+    absent = [c for c in KEPT_WHEN_ABSENT if c not in positions]
     heads = (
         await service.list_heads(session=session, entries=list(existing.values()))
-        if "products" not in positions
+        if absent and existing
         else {}
     )
     for parsed in checked.rows:
@@ -359,8 +375,7 @@ async def check_rows(*, session: AsyncSession, rows: Sequence[Sequence[Any]], ma
         if entry is not None:
             parsed.entry = entry
             if entry.id in heads:
-                kept = [Product.model_validate(p) for p in heads[entry.id].products]
-                parsed.content = parsed.content.model_copy(update={"products": kept})
+                _keep_current(parsed, heads[entry.id], absent, positions, checked.problems)
             if entry.status == "in_review":
                 checked.problems.append(
                     _problem(
@@ -371,6 +386,32 @@ async def check_rows(*, session: AsyncSession, rows: Sequence[Sequence[Any]], ma
                     )
                 )
     return checked
+
+
+def _keep_current(
+    parsed: ParsedRow,
+    head: KnowledgeVersion,
+    absent: Sequence[str],
+    positions: dict[str, int],
+    problems: list[Problem],
+) -> None:
+    """Fill the columns the file lacks from the entry's current version, and check the result again
+    (a file with valid_from alone must still end before the kept valid_to)."""
+    kept: dict[str, Any] = {column: getattr(head, column) for column in absent}
+    if "products" in kept:
+        kept["products"] = [Product.model_validate(p) for p in kept["products"]]
+    merged = {**parsed.content.model_dump(), **kept}
+    try:
+        parsed.content = EntryContent(**merged)
+    except ValidationError as exc:
+        for error in exc.errors():
+            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            column = _column_of(message)
+            problems.append(
+                _problem(
+                    parsed.row, column, positions, f"{message} (with the entry's current {', '.join(absent)})"
+                )
+            )
 
 
 def _parse_row(
