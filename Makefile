@@ -73,9 +73,9 @@ $(VENV)/.nlu-extras: $(BIN)/lingxi requirements/nlu-mpnet.txt
 
 nlu-extras: $(VENV)/.nlu-extras
 
-# Retrain the shipped demo intent model from the demo data.
+# Retrain the shipped demo intent model from the demo data (TF-IDF only: it serves without the extras).
 nlu-demo: install
-	$(BIN)/lingxi nlu train --data src/lingxi/nlu/data/demo_intents.csv --out src/lingxi/nlu/models/demo
+	$(BIN)/lingxi nlu train --data src/lingxi/nlu/data/demo_intents.csv --encoders tfidf --out src/lingxi/nlu/models/demo
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist var

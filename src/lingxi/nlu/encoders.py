@@ -696,6 +696,18 @@ def get_encoder(name: str) -> Encoder:
         return _loaded[name]
 
 
+# `lingxi nlu train --encoders auto`: the first of these whose encoders are installed. The most accurate
+# ensemble that meets the single-query latency target (p99 ≤ 15 ms) comes first; MPNet is more accurate
+# still but too slow for it (docs/nlu.md, "Benchmark"), so it is only used when named.
+RECOMMENDED = (("tfidf", "use", "minilm-int8"), ("tfidf", "use"), ("tfidf",))
+
+
+def recommended_encoders() -> tuple[str, ...]:
+    """The recommended ensemble among the encoders installed here (TF-IDF alone without the extras)."""
+    available = set(available_encoders())
+    return next(combo for combo in RECOMMENDED if set(combo) <= available)
+
+
 def available_encoders() -> list[str]:
     """Encoders whose packages are importable here (tfidf always is)."""
     import importlib.util
