@@ -39,6 +39,27 @@ def test_ensemble_with_use_round_trip(tmp_path):
     np.testing.assert_allclose(single, loaded.predict_proba(texts)[0], atol=1e-5)
 
 
+def test_a_model_on_other_embeddings_than_this_code_computes_is_refused(tmp_path, monkeypatch):
+    if "use" not in available_encoders():
+        pytest.skip("encoder use not installed")
+    import json
+
+    from lingxi.nlu import encoders
+    from lingxi.nlu.model import IncompatibleModel
+
+    config = TrainConfig(encoders=("tfidf", "use"), cv_folds=2, mlp_seeds=1, mlp_epochs=5)
+    directory = IntentModel.train(synthetic_examples(), config=config).save(tmp_path / "m")
+    manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["embedding_versions"] == {"use": encoders.EMBEDDING_VERSIONS["use"]}
+    # Saved before the record existed: version 1, which USE still is.
+    del manifest["embedding_versions"]
+    (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    IntentModel.load(directory)
+    monkeypatch.setitem(encoders.EMBEDDING_VERSIONS, "use", 2)
+    with pytest.raises(IncompatibleModel, match="retrain"):
+        IntentModel.load(directory)
+
+
 def _needs(*modules):
     import importlib.util
 

