@@ -662,7 +662,13 @@ class _JoinedFiles(io.RawIOBase):
     """Several files read as one seekable stream (the parts of a split zip archive)."""
 
     def __init__(self, paths: Sequence[Path]) -> None:
-        self._files = [open(p, "rb") for p in paths]  # closed in close()
+        self._files: list[Any] = []  # closed in close()
+        try:
+            for path in paths:
+                self._files.append(open(path, "rb"))
+        except OSError:
+            self.close()
+            raise
         self._starts = [0]
         for p in paths:
             self._starts.append(self._starts[-1] + p.stat().st_size)
@@ -738,7 +744,7 @@ def _mpnet_model_dir() -> Path:
             if digest.hexdigest() != expected:
                 raise EncoderUnavailable(
                     f"all-mpnet-base-v2 {name} has SHA-256 {digest.hexdigest()}, expected {expected}:"
-                    " the installed parts are not the audited release"
+                    " the installed parts are not the release Lingxi pinned (requirements/nlu-mpnet.txt)"
                 )
         os.makedirs(target, exist_ok=True)
         for name in MPNET_FILES:
